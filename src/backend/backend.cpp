@@ -1,0 +1,2 @@
+// The Backend interface has no code of its own; cpu/ and cuda/ implement it.
+#include "backend/backend.hpp"

@@ -1,0 +1,48 @@
+#pragma once
+// What a reader returns: the configuration, every tensor's location, and the
+// vocabulary when the file carries one. No weights are read.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "format/model_config.hpp"
+#include "format/tensor_info.hpp"
+#include "format/vocab_spec.hpp"
+
+namespace tplm {
+
+enum class FileFormat : uint8_t { Gguf, HuggingFace, Llama2c };
+std::string_view file_format_name(FileFormat f);
+
+struct ModelFile {
+  FileFormat format = FileFormat::Gguf;
+  std::string path;  // the file or folder given by the user
+  ModelConfig config;
+  std::vector<TensorInfo> tensors;
+  std::optional<VocabSpec> vocab;  // GGUF carries one; others keep it in a separate file
+  std::string tokenizer_path;      // a tokenizer file found beside the model (HF folder), or ""
+  // Other metadata as printable key/value pairs, for `tplm inspect`.
+  std::vector<std::pair<std::string, std::string>> metadata;
+
+  const TensorInfo* find(std::string_view name) const;
+  const TensorInfo& at(std::string_view name) const;  // throws FormatError naming the missing tensor
+  uint64_t total_weight_bytes() const;
+};
+
+// Checks that every tensor the configuration needs is present with the right
+// shape and no extra dimensions, and that every byte range lies in its file
+// (file_sizes: path -> size). Throws FormatError naming the tensor.
+void check_tensors(const ModelFile& m);
+
+// Opens a model by looking at it: a folder is Hugging Face, a file starting
+// with "GGUF" is GGUF, otherwise a llama2.c checkpoint.
+ModelFile open_model(const std::filesystem::path& path);
+
+ModelFile read_gguf(const std::filesystem::path& file);
+ModelFile read_hf_folder(const std::filesystem::path& folder);
+ModelFile read_llama2c(const std::filesystem::path& file);
+
+}  // namespace tplm

@@ -1,0 +1,1 @@
+// The engine lives here (engine, shard loading, KV caches, generation, sampling).

@@ -1,0 +1,50 @@
+#include "support/test_paths.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace tplm::test {
+
+namespace fs = std::filesystem;
+
+fs::path source_dir() { return TPLM_SOURCE_DIR; }
+
+fs::path shared_dir() {
+  if (const char* s = std::getenv("TPLM_SHARED_DIR")) return s;
+  return source_dir().parent_path() / "shared";
+}
+
+fs::path stories_dir() { return shared_dir() / "models" / "stories260K"; }
+fs::path golden_dir() { return shared_dir() / "golden" / "stories260K"; }
+
+fs::path tplm_exe() {
+  if (const char* s = std::getenv("TPLM_EXE")) return s;
+  return fs::path(TPLM_BINARY_DIR) / "tplm";
+}
+
+fs::path fixtures_dir() { return fs::path(TPLM_BINARY_DIR) / "fixtures"; }
+
+fs::path make_temp_dir(const std::string& stem) {
+  std::string tmpl = (fs::temp_directory_path() / (stem + "-XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+  return tmpl;
+}
+
+CommandResult run_command(const std::string& command) {
+  CommandResult r;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace tplm::test
