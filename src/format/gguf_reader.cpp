@@ -1,11 +1,188 @@
+// GGUF files (ggml/docs/gguf.md), versions 2 and 3, little-endian:
+//   "GGUF", uint32 version, uint64 n_tensors, uint64 n_kv
+//   n_kv x (string key, uint32 value type, value)      see gguf_metadata.cpp
+//   n_tensors x (string name, uint32 n_dims, n_dims x uint64 ne,
+//                uint32 ggml type, uint64 offset)
+//   padding to general.alignment (default 32), then the data section; each
+//   tensor's offset is relative to it and a multiple of the alignment.
+// ne[0] is the contiguous dimension, so tplm's row-major shape is ne reversed.
+// Tensor names are already tplm's canonical names.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <unordered_set>
+
 #include "format/error.hpp"
+#include "format/gguf_metadata.hpp"
+#include "format/gguf_model_info.hpp"
+#include "format/gguf_types.hpp"
+#include "format/mapped_file.hpp"
 #include "format/model_file.hpp"
 
 namespace tplm {
 
-// Placeholder until the GGUF reader lands.
-ModelFile read_gguf(const std::filesystem::path& file) {
-  throw FormatError(file.string(), "GGUF reading is not built yet");
+namespace {
+
+constexpr uint32_t kMaxDims = 4;
+constexpr uint64_t kDefaultAlignment = 32;
+// name length + n_dims + one dimension + type + offset
+constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
+
+uint32_t byteswap32(uint32_t v) {
+  return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
+}
+
+uint32_t read_version(Cursor& cur) {
+  if (cur.size() < 4 || std::string_view(cur.bytes(4, "magic")) != "GGUF")
+    throw FormatError(cur.file(), 0, "not a GGUF file: the first 4 bytes are not \"GGUF\"");
+  const uint32_t version = cur.read<uint32_t>("version");
+  if (version == 2 || version == 3) return version;
+  std::string hint = "re-convert the model with a current llama.cpp convert script";
+  if (byteswap32(version) == 2 || byteswap32(version) == 3)
+    hint = "this looks like a big-endian GGUF; tplm reads little-endian files only";
+  throw FormatError(
+      cur.file(), 4,
+      fmt::format("GGUF version {} is not supported (only versions 2 and 3): {}", version, hint));
+}
+
+// One tensor info; offset is still relative to the data section.
+TensorInfo read_tensor_info(Cursor& cur, const std::string& file) {
+  TensorInfo t;
+  const uint64_t at = cur.pos();
+  t.name = std::string(read_gguf_string(cur, "tensor name"));
+  t.source_name = t.name;
+  t.path = file;
+  const uint64_t dims_at = cur.pos();
+  const uint32_t n_dims = cur.read<uint32_t>("tensor dimension count");
+  if (n_dims == 0 || n_dims > kMaxDims)
+    throw FormatError(
+        file, dims_at,
+        fmt::format("tensor {} has {} dimensions (1..{} allowed)", t.name, n_dims, kMaxDims));
+  t.shape.assign(n_dims, 0);
+  int64_t elements = 1;
+  for (uint32_t i = 0; i < n_dims; ++i) {
+    const uint64_t ne_at = cur.pos();
+    const uint64_t ne = cur.read<uint64_t>("tensor dimension");
+    if (ne == 0 || ne > uint64_t{std::numeric_limits<int64_t>::max()})
+      throw FormatError(file, ne_at,
+                        fmt::format("tensor {} has dimension {} = {}: it must be "
+                                    "positive",
+                                    t.name, i, static_cast<int64_t>(ne)));
+    const auto d = static_cast<int64_t>(ne);
+    if (elements > std::numeric_limits<int64_t>::max() / d)
+      throw FormatError(file, ne_at, fmt::format("tensor {}: the element count overflows", t.name));
+    elements *= d;
+    t.shape[n_dims - 1 - i] = d;  // ne[0] is contiguous: reverse into row-major
+  }
+  const uint64_t type_at = cur.pos();
+  const uint32_t ggml_type = cur.read<uint32_t>("tensor type");
+  auto dtype = dtype_from_ggml(ggml_type);
+  if (!dtype)
+    throw FormatError(file, type_at,
+                      fmt::format("tensor {} has ggml type {}, which tplm cannot read "
+                                  "(supported: {}); re-quantize the model to one of those",
+                                  t.name, ggml_type_label(ggml_type), supported_ggml_types()));
+  t.dtype = *dtype;
+  const auto& tr = dtype_traits(t.dtype);
+  if (t.cols() % tr.block_elems != 0)
+    throw FormatError(file, at,
+                      fmt::format("tensor {} of type {} has {} columns, not a multiple "
+                                  "of its block size {}",
+                                  t.name, tr.name, t.cols(), tr.block_elems));
+  t.offset = cur.read<uint64_t>("tensor offset");
+  // The byte count is set once the data section is known (see place_tensors).
+  t.nbytes = static_cast<uint64_t>(elements / tr.block_elems);  // blocks, for now
+  return t;
+}
+
+std::vector<TensorInfo> read_tensor_infos(Cursor& cur, uint64_t n_tensors) {
+  if (n_tensors > cur.remaining() / kMinTensorInfoBytes)
+    cur.fail(
+        fmt::format("the header counts {} tensors but the {} bytes left can describe at "
+                    "most {}: the count is corrupt or the file is truncated",
+                    n_tensors, cur.remaining(), cur.remaining() / kMinTensorInfoBytes));
+  std::vector<TensorInfo> tensors;
+  std::unordered_set<std::string> names;
+  for (uint64_t i = 0; i < n_tensors; ++i) {
+    const uint64_t at = cur.pos();
+    TensorInfo t = read_tensor_info(cur, cur.file());
+    if (!names.insert(t.name).second)
+      throw FormatError(cur.file(), at, fmt::format("tensor {} appears twice", t.name));
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
+}
+
+uint64_t read_alignment(const GgufMetadata& md, const std::string& file) {
+  auto a = md.get_int("general.alignment");
+  if (!a) return kDefaultAlignment;
+  if (*a <= 0 || *a > (int64_t{1} << 30) || (*a & (*a - 1)) != 0)
+    throw FormatError(file, md.find("general.alignment")->offset,
+                      fmt::format("general.alignment = {}: it must be a power of two", *a));
+  return static_cast<uint64_t>(*a);
+}
+
+// Turns relative offsets into absolute ones and block counts into byte counts,
+// checking alignment and that every tensor lies inside the file.
+void place_tensors(std::vector<TensorInfo>& tensors, uint64_t data_start, uint64_t alignment,
+                   uint64_t file_size, const std::string& file) {
+  for (auto& t : tensors) {
+    const uint64_t blocks = t.nbytes;
+    const auto block_bytes = static_cast<uint64_t>(dtype_traits(t.dtype).block_bytes);
+    if (t.offset % alignment != 0)
+      throw FormatError(file, data_start,
+                        fmt::format("tensor {} has data offset {}, not a multiple of the "
+                                    "alignment {}",
+                                    t.name, t.offset, alignment));
+    const uint64_t room = file_size - data_start;  // data_start <= file_size
+    if (t.offset > room || blocks > (room - t.offset) / block_bytes)
+      throw FormatError(file, data_start,
+                        fmt::format("tensor {} ({} blocks of {} bytes at data offset {}) runs past "
+                                    "the end of the {}-byte file: the file is truncated",
+                                    t.name, blocks, block_bytes, t.offset, file_size));
+    t.nbytes = blocks * block_bytes;
+    t.offset += data_start;
+  }
+}
+
+}  // namespace
+
+ModelFile read_gguf(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  MappedFile mf(file);
+  Cursor cur(mf);
+  const uint32_t version = read_version(cur);
+  const uint64_t n_tensors = cur.read<uint64_t>("tensor count");
+  const uint64_t n_kv = cur.read<uint64_t>("metadata count");
+  GgufMetadata md;
+  md.parse(cur, n_kv);
+  std::vector<TensorInfo> tensors = read_tensor_infos(cur, n_tensors);
+  const uint64_t alignment = read_alignment(md, file);
+  const uint64_t data_start = (cur.pos() + alignment - 1) / alignment * alignment;
+  if (data_start > mf.size() && !tensors.empty())
+    throw FormatError(file, cur.pos(),
+                      fmt::format("truncated file: the data section would start at {} but the "
+                                  "file has {} bytes",
+                                  data_start, mf.size()));
+  place_tensors(tensors, data_start, alignment, mf.size(), file);
+
+  ModelFile m;
+  m.format = FileFormat::Gguf;
+  m.path = file;
+  m.metadata.push_back({"gguf.version", std::to_string(version)});
+  for (const auto& kv : md.items()) m.metadata.push_back({kv.key, md.printable(kv)});
+  m.config = gguf_config(md, tensors, file);
+  m.tensors = std::move(tensors);
+  m.config.validate(file);
+  m.vocab = gguf_vocab(md, m.config.vocab_size, file, m.metadata);
+  if (m.find("rope_freqs.weight") && m.config.rope_scaling.kind == RopeScaling::Kind::None)
+    m.metadata.push_back({"tplm.note.rope_freqs",
+                          "rope_freqs.weight is present (Llama 3 rope scaling factors) but no "
+                          "rope.scaling.type key says how to use it; it is ignored"});
+  check_tensors(m);
+  return m;
 }
 
 }  // namespace tplm

@@ -1,0 +1,96 @@
+// VocabSpec from GGUF tokenizer.ggml.* keys:
+//   model ("llama" = SentencePiece BPE, "gpt2" = byte-level BPE), tokens,
+//   scores, token_type, merges, bos/eos/unknown/padding_token_id,
+//   add_bos_token, pre.
+#include <fmt/format.h>
+
+#include "format/error.hpp"
+#include "format/gguf_model_info.hpp"
+
+namespace tplm {
+
+namespace {
+
+// A special token id; ids outside the vocabulary are dropped with a note, as
+// llama.cpp does, since real files carry such ids.
+int32_t token_id(const GgufMetadata& md, const char* key, int64_t n_tokens,
+                 std::vector<std::pair<std::string, std::string>>& notes) {
+  auto id = md.get_int(key);
+  if (!id) return -1;
+  if (*id < 0 || *id >= n_tokens) {
+    notes.push_back({fmt::format("tplm.note.{}", key),
+                     fmt::format("ignored: {} is not a token id (the tokenizer has {} tokens)", *id,
+                                 n_tokens)});
+    return -1;
+  }
+  return static_cast<int32_t>(*id);
+}
+
+template <typename T>
+void check_same_length(const GgufMetadata& md, const char* key, const std::vector<T>& v,
+                       size_t n_tokens, const std::string& file) {
+  if (v.size() != n_tokens)
+    throw FormatError(
+        file, md.find(key)->offset,
+        fmt::format("{} has {} entries but tokenizer.ggml.tokens has {}", key, v.size(), n_tokens));
+}
+
+}  // namespace
+
+std::optional<VocabSpec> gguf_vocab(const GgufMetadata& md, int64_t vocab_size,
+                                    const std::string& file,
+                                    std::vector<std::pair<std::string, std::string>>& notes) {
+  const auto model = md.get_string("tokenizer.ggml.model");
+  VocabSpec v;
+  if (model == "llama") {
+    v.kind = VocabKind::SentencePieceBpe;
+    v.add_bos = true;
+  } else if (model == "gpt2") {
+    v.kind = VocabKind::ByteLevelBpe;
+    v.add_bos = false;
+  } else {
+    notes.push_back({"tplm.note.tokenizer",
+                     model ? fmt::format("tokenizer model \"{}\" is not supported (llama, gpt2): "
+                                         "no vocabulary loaded",
+                                         *model)
+                           : "no tokenizer.ggml.model: the file carries no vocabulary"});
+    return std::nullopt;
+  }
+  const GgufKv* tokens_kv = md.find("tokenizer.ggml.tokens");
+  if (!tokens_kv)
+    throw FormatError(file,
+                      "missing required metadata key tokenizer.ggml.tokens (the tokenizer "
+                      "model is \"" +
+                          *model + "\")");
+  // Compare the count before copying the strings.
+  if (tokens_kv->value.type == GgufType::Array &&
+      tokens_kv->value.count > static_cast<uint64_t>(vocab_size))
+    throw FormatError(file, tokens_kv->offset,
+                      fmt::format("tokenizer has {} tokens but the embedding has {} rows",
+                                  tokens_kv->value.count, vocab_size));
+  v.tokens = *md.get_strings("tokenizer.ggml.tokens");
+  const size_t n = v.tokens.size();
+  if (auto s = md.get_floats("tokenizer.ggml.scores")) {
+    check_same_length(md, "tokenizer.ggml.scores", *s, n, file);
+    v.scores = std::move(*s);
+  }
+  if (auto t = md.get_int32s("tokenizer.ggml.token_type")) {
+    check_same_length(md, "tokenizer.ggml.token_type", *t, n, file);
+    v.token_types = std::move(*t);
+  }
+  if (auto m = md.get_strings("tokenizer.ggml.merges")) v.merges = std::move(*m);
+  if (v.kind == VocabKind::ByteLevelBpe && v.merges.empty())
+    throw FormatError(file,
+                      "missing required metadata key tokenizer.ggml.merges (the tokenizer "
+                      "model is \"gpt2\", which needs its merges)");
+  const auto n_tokens = static_cast<int64_t>(n);
+  v.bos_id = token_id(md, "tokenizer.ggml.bos_token_id", n_tokens, notes);
+  v.eos_id = token_id(md, "tokenizer.ggml.eos_token_id", n_tokens, notes);
+  v.unk_id = token_id(md, "tokenizer.ggml.unknown_token_id", n_tokens, notes);
+  v.pad_id = token_id(md, "tokenizer.ggml.padding_token_id", n_tokens, notes);
+  v.add_bos = md.get_bool("tokenizer.ggml.add_bos_token").value_or(v.add_bos);
+  v.pre = md.get_string("tokenizer.ggml.pre").value_or("");
+  return v;
+}
+
+}  // namespace tplm
