@@ -1,0 +1,143 @@
+// CpuBackend: host memory and the cpu kernels, each split over this rank's
+// thread pool. Every split is by whole outputs (rows, tokens, heads), and each
+// output's arithmetic is fixed, so results are identical for any thread count.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "backend/cpu/dequant.hpp"
+#include "backend/cpu/kernels.hpp"
+#include "backend/cpu/ops.hpp"
+#include "backend/cpu/thread_pool.hpp"
+#include "format/error.hpp"
+
+#if defined(TPLM_HAVE_BLAS)
+// OpenBLAS starts its own threads; ours already own the cores. Not every BLAS
+// has this function, so it is declared weak and called only when present.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
+
+namespace tplm {
+namespace {
+
+constexpr size_t kAlign = 64;
+// Rough amount of work (multiply-adds) below which a thread is not worth waking.
+constexpr int64_t kMinWork = 32 * 1024;
+
+int64_t grain_for(int64_t work_per_item) {
+  return std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, work_per_item));
+}
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : pool_(threads) {
+#if defined(TPLM_HAVE_BLAS)
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+#endif
+  }
+
+  std::string_view name() const override {
+    return "cpu";
+  }
+
+  void* alloc(size_t bytes) override {
+    const size_t rounded = std::max(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+    void* p = std::aligned_alloc(kAlign, rounded);
+    if (p == nullptr)
+      throw Error("cpu backend: out of host memory allocating " + std::to_string(bytes) +
+                  " bytes (reduce the context length or use a larger tp)");
+    std::memset(p, 0, rounded);
+    return p;
+  }
+  void release(void* p) override {
+    std::free(p);
+  }
+  void upload(void* dst, const void* src, size_t bytes) override {
+    copy(dst, src, bytes);
+  }
+  void download(void* dst, const void* src, size_t bytes) override {
+    copy(dst, src, bytes);
+  }
+
+  void matmul(const float* x, int64_t T, const WeightView& w, const float* bias,
+              float* y) override {
+    cpu::check_weight(w, "matmul");
+    if (T <= 0 || w.rows == 0) return;
+    const int64_t groups = (w.rows + 3) / 4;  // kernels take rows 4 at a time
+    pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
+      cpu::matmul_rows(x, T, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
+    });
+  }
+
+  void rmsnorm(const float* x, const float* weight, int64_t T, int64_t dim, float eps,
+               float* y) override {
+    pool_.parallel_for(T, grain_for(2 * dim), [&](int64_t t0, int64_t t1) {
+      cpu::rmsnorm_rows(x, weight, dim, eps, y, t0, t1);
+    });
+  }
+
+  void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t rope_dim,
+            const float* inv_freq, const int32_t* positions) override {
+    if (rope_dim % 2 != 0 || rope_dim > head_dim || rope_dim < 0)
+      throw Error("cpu rope: rope_dim must be even and <= head_dim (got rope_dim " +
+                  std::to_string(rope_dim) + ", head_dim " + std::to_string(head_dim) + ")");
+    pool_.parallel_for(T, grain_for(8 * n_heads * rope_dim), [&](int64_t t0, int64_t t1) {
+      cpu::rope_rows(x, n_heads, head_dim, rope_dim, inv_freq, positions, t0, t1);
+    });
+  }
+
+  void attention(const float* q, const float* k_cache, const float* v_cache,
+                 const AttentionShape& s, float* out) override {
+    check_attention(s);
+    const int64_t tasks = s.n_tokens * s.n_heads;
+    const int64_t work = 2 * (s.pos0 + s.n_tokens) * s.head_dim;
+    pool_.parallel_for(tasks, grain_for(work), [&](int64_t j0, int64_t j1) {
+      std::vector<float> scores(static_cast<size_t>(s.pos0 + s.n_tokens));
+      cpu::attention_tasks(q, k_cache, v_cache, s, out, j0, j1, scores.data());
+    });
+  }
+
+  void swiglu(const float* gate, const float* up, int64_t n, float* out) override {
+    pool_.parallel_for(n, kMinWork / 8,
+                       [&](int64_t i0, int64_t i1) { cpu::swiglu_range(gate, up, out, i0, i1); });
+  }
+
+  void add(float* x, const float* y, int64_t n) override {
+    pool_.parallel_for(n, kMinWork, [&](int64_t i0, int64_t i1) { cpu::add_range(x, y, i0, i1); });
+  }
+
+  void embed(const WeightView& table, int64_t row_begin, const int32_t* ids, int64_t T,
+             float* out) override {
+    cpu::check_weight(table, "embed");
+    pool_.parallel_for(T, grain_for(table.cols), [&](int64_t t0, int64_t t1) {
+      cpu::embed_rows(table, row_begin, ids, out, t0, t1);
+    });
+  }
+
+ private:
+  static void copy(void* dst, const void* src, size_t bytes) {
+    if (bytes > 0) std::memcpy(dst, src, bytes);
+  }
+
+  static void check_attention(const AttentionShape& s) {
+    if (s.n_tokens < 0 || s.pos0 < 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.head_dim <= 0 ||
+        s.n_heads % s.n_kv_heads != 0)
+      throw Error("cpu attention: bad shape (n_tokens " + std::to_string(s.n_tokens) + ", pos0 " +
+                  std::to_string(s.pos0) + ", n_heads " + std::to_string(s.n_heads) +
+                  ", n_kv_heads " + std::to_string(s.n_kv_heads) + ", head_dim " +
+                  std::to_string(s.head_dim) + "): n_heads must be a multiple of n_kv_heads");
+  }
+
+  cpu::ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) {
+  return std::make_unique<CpuBackend>(threads);
+}
+
+}  // namespace tplm

@@ -1,0 +1,38 @@
+#pragma once
+// Scalar conversions of the 16-bit float formats to float32. Both are exact:
+// every f16 and bf16 value is representable in f32.
+#include <cstdint>
+#include <cstring>
+
+namespace tplm::cpu {
+
+inline float bits_to_float(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
+inline float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu;
+  const uint32_t man = h & 0x3ffu;
+  if (exp == 0x1f) return bits_to_float(sign | 0x7f800000u | (man << 13));  // inf / nan
+  if (exp != 0) return bits_to_float(sign | ((exp + 112u) << 23) | (man << 13));
+  // zero or subnormal: man * 2^-24, exact in f32
+  const float mag = static_cast<float>(man) * 5.9604644775390625e-8f;
+  return sign ? -mag : mag;
+}
+
+// bfloat16 is the top half of an f32.
+inline float bf16_to_f32(uint16_t b) {
+  return bits_to_float(static_cast<uint32_t>(b) << 16);
+}
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace tplm::cpu

@@ -1,0 +1,222 @@
+// AVX2 + FMA + F16C kernels, compiled for those features function by function
+// (the rest of the program stays baseline x86-64) and chosen at run time.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "backend/cpu/dequant.hpp"
+#include "backend/cpu/half.hpp"
+#include "backend/cpu/kernels.hpp"
+
+#define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace tplm::cpu {
+namespace {
+
+inline const uint8_t* bytes(const void* p) {
+  return static_cast<const uint8_t*>(p);
+}
+inline const __m128i* m128(const uint8_t* p) {
+  return static_cast<const __m128i*>(static_cast<const void*>(p));
+}
+
+// Loader<dt>::load(row, k, w): elements k .. k + kStep - 1 of a row as kStep / 8
+// vectors of f32 (k a multiple of kStep). Quantized loaders take a whole block.
+template <DType dt>
+struct Loader;
+
+template <>
+struct Loader<DType::F32> {
+  static constexpr int kStep = 8;
+  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
+    w[0] = _mm256_loadu_ps(static_cast<const float*>(row) + k);
+  }
+  static float at(const void* row, int64_t k) { return static_cast<const float*>(row)[k]; }
+};
+
+template <>
+struct Loader<DType::F16> {
+  static constexpr int kStep = 8;
+  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
+    w[0] = _mm256_cvtph_ps(_mm_loadu_si128(m128(bytes(row) + 2 * k)));
+  }
+  static float at(const void* row, int64_t k) { return f16_to_f32(load_u16(bytes(row) + 2 * k)); }
+};
+
+template <>
+struct Loader<DType::BF16> {
+  static constexpr int kStep = 8;
+  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
+    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(m128(bytes(row) + 2 * k)));
+    w[0] = _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+  }
+  static float at(const void* row, int64_t k) { return bf16_to_f32(load_u16(bytes(row) + 2 * k)); }
+};
+
+// Q8_0 block: f16 d, 32 x int8; x = d * q.
+template <>
+struct Loader<DType::Q8_0> {
+  static constexpr int kStep = 32;
+  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
+    const uint8_t* blk = bytes(row) + (k / 32) * 34;
+    const __m256 d = _mm256_set1_ps(f16_to_f32(load_u16(blk)));
+    for (int s = 0; s < 4; ++s) {
+      const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(m128(blk + 2 + 8 * s)));
+      w[s] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
+    }
+  }
+  static float at(const void*, int64_t) { return 0.0f; }  // cols are whole blocks: no tail
+};
+
+// Q4_0 block: f16 d, 16 bytes; byte j = element j (low nibble), j + 16 (high); x = d * (q - 8).
+template <>
+struct Loader<DType::Q4_0> {
+  static constexpr int kStep = 32;
+  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
+    const uint8_t* blk = bytes(row) + (k / 32) * 18;
+    const __m256 d = _mm256_set1_ps(f16_to_f32(load_u16(blk)));
+    const __m128i packed = _mm_loadu_si128(m128(blk + 2));
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m128i lo = _mm_and_si128(packed, mask);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
+    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    const __m256i eight = _mm256_set1_epi32(8);
+    for (int s = 0; s < 4; ++s) {
+      const __m256i q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[s]), eight);
+      w[s] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
+    }
+  }
+  static float at(const void*, int64_t) { return 0.0f; }
+};
+
+// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the order kernels.hpp promises.
+TPLM_AVX2 inline float hsum(__m256 v) {
+  const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+// out[r * C + c] = dot(W row r, x token c) for an R x C tile; one accumulator
+// per output, so the tile shape never changes an output's arithmetic.
+template <DType dt, int R, int C>
+TPLM_AVX2 void tile(const void* const* wrow, const float* const* xt, int64_t cols, float* out) {
+  using L = Loader<dt>;
+  constexpr int S = L::kStep / 8;
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + L::kStep <= cols; k += L::kStep) {
+    for (int r = 0; r < R; ++r) {
+      __m256 w[S];
+      L::load(wrow[r], k, w);
+      for (int s = 0; s < S; ++s)
+        for (int c = 0; c < C; ++c)
+          acc[r][c] = _mm256_fmadd_ps(w[s], _mm256_loadu_ps(xt[c] + k + 8 * s), acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      float s = hsum(acc[r][c]);
+      for (int64_t j = k; j < cols; ++j) s = __builtin_fmaf(L::at(wrow[r], j), xt[c][j], s);
+      out[r * C + c] = s;
+    }
+}
+
+// Tokens [0, T) against R rows whose starts are wrow; C tokens at a time.
+template <DType dt, int R>
+TPLM_AVX2 void rows_times_tokens(const void* const* wrow, const float* x, int64_t T, int64_t cols,
+                                 int64_t out_stride, const float* bias, float* y) {
+  float out[R * 3];
+  int64_t t = 0;
+  const auto store = [&](int C) {
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c)
+        y[(t + c) * out_stride + r] = out[r * C + c] + (bias ? bias[r] : 0.0f);
+  };
+  if constexpr (dt == DType::F32) {
+    for (; t + 3 <= T; t += 3) {
+      const float* xt[3] = {x + t * cols, x + (t + 1) * cols, x + (t + 2) * cols};
+      tile<dt, R, 3>(wrow, xt, cols, out);
+      store(3);
+    }
+  }
+  for (; t < T; ++t) {
+    const float* xt[1] = {x + t * cols};
+    tile<dt, R, 1>(wrow, xt, cols, out);
+    store(1);
+  }
+}
+
+// Rows [r0, r1) read in their file dtype: 4 rows at a time, then single rows.
+template <DType dt>
+TPLM_AVX2 void rows_direct(const float* x, int64_t T, const WeightView& w, const float* bias,
+                           float* y, int64_t r0, int64_t r1) {
+  const int64_t rb = row_bytes(w);
+  const auto row = [&](int64_t r) { return static_cast<const void*>(bytes(w.data) + r * rb); };
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const void* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+    rows_times_tokens<dt, 4>(wrow, x, T, w.cols, w.rows, bias ? bias + r : nullptr, y + r);
+  }
+  for (; r < r1; ++r) {
+    const void* wrow[1] = {row(r)};
+    rows_times_tokens<dt, 1>(wrow, x, T, w.cols, w.rows, bias ? bias + r : nullptr, y + r);
+  }
+}
+
+// T > 1 with a converted dtype: dequantize 4 rows to f32 once (exact), then run
+// the f32 tiles over every token; each weight byte is decoded once per call.
+TPLM_AVX2 void rows_dequantized(const float* x, int64_t T, const WeightView& w, const float* bias,
+                                float* y, int64_t r0, int64_t r1) {
+  thread_local std::vector<float> buf;
+  buf.resize(static_cast<size_t>(4 * w.cols));
+  for (int64_t r = r0; r < r1; r += 4) {
+    const int64_t n = std::min<int64_t>(4, r1 - r);
+    for (int64_t i = 0; i < n; ++i) dequantize_row(w, r + i, buf.data() + i * w.cols);
+    const WeightView f{DType::F32, n, w.cols, buf.data()};
+    // f's rows are 0 .. n-1; outputs go to y[:, r .. r + n) with the full row stride.
+    const void* wrow[4];
+    for (int64_t i = 0; i < n; ++i) wrow[i] = buf.data() + i * w.cols;
+    const float* b = bias ? bias + r : nullptr;
+    if (n == 4) {
+      rows_times_tokens<DType::F32, 4>(wrow, x, T, w.cols, w.rows, b, y + r);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        rows_times_tokens<DType::F32, 1>(wrow + i, x, T, f.cols, w.rows, b ? b + i : nullptr,
+                                         y + r + i);
+    }
+  }
+}
+
+}  // namespace
+
+TPLM_AVX2 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias,
+                                float* y, int64_t r0, int64_t r1) {
+  if (T > 1 && w.dtype != DType::F32) return rows_dequantized(x, T, w, bias, y, r0, r1);
+  switch (w.dtype) {
+    case DType::F32:
+      return rows_direct<DType::F32>(x, T, w, bias, y, r0, r1);
+    case DType::F16:
+      return rows_direct<DType::F16>(x, T, w, bias, y, r0, r1);
+    case DType::BF16:
+      return rows_direct<DType::BF16>(x, T, w, bias, y, r0, r1);
+    case DType::Q8_0:
+      return rows_direct<DType::Q8_0>(x, T, w, bias, y, r0, r1);
+    case DType::Q4_0:
+      return rows_direct<DType::Q4_0>(x, T, w, bias, y, r0, r1);
+  }
+}
+
+TPLM_AVX2 float dot_f32_avx2(const float* a, const float* b, int64_t n) {
+  const void* wrow[1] = {a};
+  const float* xt[1] = {b};
+  float out;
+  tile<DType::F32, 1, 1>(wrow, xt, n, &out);
+  return out;
+}
+
+}  // namespace tplm::cpu
+#endif  // __x86_64__
