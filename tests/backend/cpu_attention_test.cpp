@@ -1,0 +1,149 @@
+// Causal grouped-query attention on the cpu backend: a double-precision
+// reference, the causal mask, the kv-head mapping and a pre-filled cache.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "backend/backend.hpp"
+#include "backend/reference.hpp"
+#include "format/error.hpp"
+
+namespace tplm {
+namespace {
+
+using test::random_floats;
+using test::same_bits;
+
+struct Case {
+  AttentionShape s;
+  std::vector<float> q, k, v;  // k, v: [pos0 + T, n_kv_heads, head_dim]
+};
+
+Case make_case(int64_t T, int64_t pos0, int64_t nh, int64_t nkv, int64_t hd, uint32_t seed) {
+  Case c;
+  c.s = {T, pos0, nh, nkv, hd};
+  c.q = random_floats(T * nh * hd, seed, -2.0f, 2.0f);
+  c.k = random_floats((pos0 + T) * nkv * hd, seed + 1, -2.0f, 2.0f);
+  c.v = random_floats((pos0 + T) * nkv * hd, seed + 2);
+  return c;
+}
+
+std::vector<float> run(Backend& be, const Case& c) {
+  std::vector<float> out(c.q.size(), std::nanf(""));
+  be.attention(c.q.data(), c.k.data(), c.v.data(), c.s, out.data());
+  return out;
+}
+
+std::vector<double> reference(const Case& c) {
+  const auto& s = c.s;
+  std::vector<double> out(c.q.size());
+  const int64_t group = s.n_heads / s.n_kv_heads;
+  for (int64_t t = 0; t < s.n_tokens; ++t)
+    for (int64_t h = 0; h < s.n_heads; ++h) {
+      const int64_t kvh = h / group, n = s.pos0 + t + 1;
+      std::vector<double> sc(static_cast<size_t>(n));
+      double mx = -1e300, sum = 0;
+      for (int64_t p = 0; p < n; ++p) {
+        double d = 0;
+        for (int64_t i = 0; i < s.head_dim; ++i)
+          d += double(c.q[(t * s.n_heads + h) * s.head_dim + i]) *
+               c.k[(p * s.n_kv_heads + kvh) * s.head_dim + i];
+        sc[p] = d / std::sqrt(double(s.head_dim));
+        mx = std::max(mx, sc[p]);
+      }
+      for (auto& x : sc) sum += (x = std::exp(x - mx));
+      for (int64_t i = 0; i < s.head_dim; ++i) {
+        double o = 0;
+        for (int64_t p = 0; p < n; ++p)
+          o += sc[p] / sum * c.v[(p * s.n_kv_heads + kvh) * s.head_dim + i];
+        out[(t * s.n_heads + h) * s.head_dim + i] = o;
+      }
+    }
+  return out;
+}
+
+TEST(CpuAttention, MatchesReferenceForGqaShapesAndThreads) {
+  std::vector<std::unique_ptr<Backend>> bes;
+  for (int t = 1; t <= 4; ++t) bes.push_back(make_cpu_backend(t));
+  uint32_t seed = 1;
+  // (T, pos0, n_heads, n_kv_heads, head_dim): decode, prefill, pre-filled cache, MHA, MQA
+  const int64_t cases[][5] = {{1, 0, 8, 4, 8},    {5, 0, 8, 4, 8},   {17, 0, 4, 1, 32},
+                              {1, 30, 8, 2, 16},  {5, 11, 6, 6, 13}, {64, 3, 2, 2, 64},
+                              {3, 100, 4, 4, 128}};
+  for (const auto& k : cases) {
+    SCOPED_TRACE(::testing::Message() << "T " << k[0] << " pos0 " << k[1] << " heads " << k[2]
+                                      << "/" << k[3] << " hd " << k[4]);
+    const Case c = make_case(k[0], k[1], k[2], k[3], k[4], seed += 3);
+    const auto ref = reference(c);
+    const auto y1 = run(*bes[0], c);
+    for (size_t i = 0; i < y1.size(); ++i) ASSERT_NEAR(y1[i], ref[i], 1e-5) << i;
+    for (size_t b = 1; b < bes.size(); ++b) ASSERT_TRUE(same_bits(y1, run(*bes[b], c)));
+  }
+}
+
+// A later position must not change earlier outputs: change the q/k/v of the last
+// token and the outputs of all earlier tokens stay bit-identical.
+TEST(CpuAttention, CausalMaskHidesLaterPositions) {
+  auto be = make_cpu_backend(3);
+  Case c = make_case(6, 4, 4, 2, 16, 99);
+  const auto before = run(*be, c);
+  const int64_t row = c.s.n_kv_heads * c.s.head_dim, last = c.s.pos0 + c.s.n_tokens - 1;
+  for (int64_t i = 0; i < row; ++i) {
+    c.k[last * row + i] += 5.0f;
+    c.v[last * row + i] -= 3.0f;
+  }
+  const auto after = run(*be, c);
+  const size_t earlier = static_cast<size_t>((c.s.n_tokens - 1) * c.s.n_heads * c.s.head_dim);
+  for (size_t i = 0; i < earlier; ++i) ASSERT_EQ(before[i], after[i]) << i;
+  bool last_changed = false;
+  for (size_t i = earlier; i < after.size(); ++i) last_changed |= before[i] != after[i];
+  EXPECT_TRUE(last_changed);
+}
+
+// Query head h reads kv head h / (n_heads / n_kv_heads): changing kv head 1
+// changes exactly the query heads 2 and 3 when n_heads = 4, n_kv_heads = 2.
+TEST(CpuAttention, GqaQueryHeadsReadTheirKvHead) {
+  auto be = make_cpu_backend(2);
+  Case c = make_case(3, 2, 4, 2, 8, 7);
+  const auto before = run(*be, c);
+  for (int64_t p = 0; p < c.s.pos0 + c.s.n_tokens; ++p)
+    for (int64_t i = 0; i < c.s.head_dim; ++i) c.v[(p * 2 + 1) * c.s.head_dim + i] += 1.0f;
+  const auto after = run(*be, c);
+  for (int64_t t = 0; t < c.s.n_tokens; ++t)
+    for (int64_t h = 0; h < 4; ++h)
+      for (int64_t i = 0; i < c.s.head_dim; ++i) {
+        const size_t o = static_cast<size_t>((t * 4 + h) * c.s.head_dim + i);
+        if (h < 2)
+          ASSERT_EQ(before[o], after[o]);
+        else  // softmax weights sum to 1: adding 1 to every v adds 1 to the output
+          ASSERT_NEAR(after[o], before[o] + 1.0f, 1e-5);
+      }
+}
+
+// Decoding token by token over a growing cache equals one prefill of all tokens.
+TEST(CpuAttention, DecodeStepsEqualPrefill) {
+  auto be = make_cpu_backend(2);
+  const Case all = make_case(7, 0, 4, 2, 16, 55);
+  const auto prefill = run(*be, all);
+  const int64_t qrow = 4 * 16;
+  for (int64_t t = 0; t < 7; ++t) {
+    Case one = all;
+    one.s.n_tokens = 1;
+    one.s.pos0 = t;
+    one.q.assign(all.q.begin() + t * qrow, all.q.begin() + (t + 1) * qrow);
+    const auto y = run(*be, one);
+    for (int64_t i = 0; i < qrow; ++i) ASSERT_EQ(y[i], prefill[t * qrow + i]) << t << " " << i;
+  }
+}
+
+TEST(CpuAttention, BadShapesAreErrors) {
+  auto be = make_cpu_backend(1);
+  std::vector<float> buf(64);
+  EXPECT_THROW(be->attention(buf.data(), buf.data(), buf.data(), {1, 0, 3, 2, 8}, buf.data()),
+               Error);
+  EXPECT_THROW(be->attention(buf.data(), buf.data(), buf.data(), {1, 0, 2, 0, 8}, buf.data()),
+               Error);
+}
+
+}  // namespace
+}  // namespace tplm
