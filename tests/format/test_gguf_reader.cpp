@@ -3,6 +3,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -94,6 +96,59 @@ TEST(GgufReader, ReadsTinyLlamaWrittenByTheTestWriter) {
   EXPECT_EQ(v.unk_id, 0);
   EXPECT_EQ(v.pad_id, -1);
   EXPECT_TRUE(v.add_bos);
+}
+
+// A file written by the reference writer (python gguf.GGUFWriter) in every dtype
+// tplm reads; the expected layout is what gguf's own reader sees.
+TEST(GgufReader, ReadsAFileWrittenByThePythonGgufPackage) {
+  const auto dir = test::make_temp_dir("tplm-gguf-py");
+  const auto script = test::source_dir() / "tests" / "format" / "gguf_write_tiny.py";
+  auto r = test::run_command(fmt::format("python3 '{}' '{}'", script.string(), dir.string()));
+  if (r.exit_code == 77 || r.exit_code == 127)
+    GTEST_SKIP() << "python3 or its gguf package is absent: " << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json expected = nlohmann::json::parse(std::ifstream(dir / "expected.json"));
+
+  ModelFile m = read_gguf(dir / "tiny.gguf");
+  const ModelConfig& c = m.config;
+  EXPECT_EQ(c.dim, 64);
+  EXPECT_EQ(c.ffn_dim, 96);
+  EXPECT_EQ(c.n_layers, 2);
+  EXPECT_EQ(c.n_heads, 4);
+  EXPECT_EQ(c.n_kv_heads, 2);
+  EXPECT_EQ(c.head_dim, 16);
+  EXPECT_EQ(c.vocab_size, 40);
+  EXPECT_EQ(c.context_length, 256);
+  EXPECT_FALSE(c.tied_embeddings);
+  // Checked by hand: Q8_0 [40, 64] = 40 * 2 blocks of 34 bytes; Q4_0 [32, 64] = 64 blocks of 18.
+  EXPECT_EQ(m.at("token_embd.weight").dtype, DType::Q8_0);
+  EXPECT_EQ(m.at("token_embd.weight").nbytes, 2720u);
+  EXPECT_EQ(m.at("blk.1.attn_v.weight").dtype, DType::Q4_0);
+  EXPECT_EQ(m.at("blk.1.attn_v.weight").nbytes, 64u * 18);
+  EXPECT_EQ(m.at("blk.0.ffn_up.weight").dtype, DType::BF16);
+  EXPECT_EQ(m.at("blk.0.ffn_up.weight").shape, (std::vector<int64_t>{96, 64}));
+
+  ASSERT_EQ(m.tensors.size(), expected["tensors"].size());
+  for (size_t i = 0; i < m.tensors.size(); ++i) {
+    const TensorInfo& t = m.tensors[i];
+    const auto& e = expected["tensors"][i];
+    SCOPED_TRACE(t.name);
+    EXPECT_EQ(t.name, e["name"].get<std::string>());
+    EXPECT_EQ(dtype_name(t.dtype), e["dtype"].get<std::string>());
+    EXPECT_EQ(t.shape, e["shape"].get<std::vector<int64_t>>());
+    EXPECT_EQ(t.offset, e["offset"].get<uint64_t>());
+    EXPECT_EQ(t.nbytes, e["nbytes"].get<uint64_t>());
+  }
+  ASSERT_TRUE(m.vocab.has_value());
+  EXPECT_EQ(m.vocab->tokens, expected["tokens"].get<std::vector<std::string>>());
+  EXPECT_EQ(m.vocab->tokens[11],
+            "\xe2\x96\x81"
+            "a");
+  EXPECT_EQ(m.vocab->token_types[3], kByte);
+  EXPECT_FLOAT_EQ(m.vocab->scores[39], -39.0f);
+  EXPECT_EQ(m.vocab->bos_id, 1);
+  EXPECT_EQ(m.vocab->eos_id, 2);
+  EXPECT_TRUE(m.vocab->add_bos);
 }
 
 std::string meta(const ModelFile& m, const std::string& key) {
