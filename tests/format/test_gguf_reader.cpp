@@ -151,6 +151,65 @@ TEST(GgufReader, ReadsAFileWrittenByThePythonGgufPackage) {
   EXPECT_TRUE(m.vocab->add_bos);
 }
 
+std::string file_bytes(const std::string& path, uint64_t offset, uint64_t n) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string out(n, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(n));
+  EXPECT_EQ(static_cast<uint64_t>(in.gcount()), n) << path;
+  return out;
+}
+
+// The real model, converted by python gguf: same configuration as its llama2.c
+// checkpoint, and every tensor's bytes are the same weights.
+TEST(GgufReader, ReadsStories260KConvertedByPythonGguf) {
+  const auto dir = test::make_temp_dir("tplm-gguf-stories");
+  const auto script = test::source_dir() / "tests" / "format" / "gguf_write_stories.py";
+  auto r = test::run_command(fmt::format("python3 '{}' '{}' '{}'", script.string(),
+                                         test::stories_dir().string(), dir.string()));
+  if (r.exit_code == 77 || r.exit_code == 127)
+    GTEST_SKIP() << "python3 or its gguf/sentencepiece packages are absent: " << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ModelFile g = open_model(dir / "stories260K.gguf");
+  ModelFile l = read_llama2c(test::stories_dir() / "stories260K.bin");
+  EXPECT_EQ(g.format, FileFormat::Gguf);
+  EXPECT_EQ(g.config.dim, 64);
+  EXPECT_EQ(g.config.ffn_dim, 172);
+  EXPECT_EQ(g.config.n_layers, 5);
+  EXPECT_EQ(g.config.n_heads, 8);
+  EXPECT_EQ(g.config.n_kv_heads, 4);
+  EXPECT_EQ(g.config.head_dim, 8);
+  EXPECT_EQ(g.config.rope_dim, 8);
+  EXPECT_EQ(g.config.vocab_size, 512);
+  EXPECT_EQ(g.config.context_length, 512);
+  EXPECT_TRUE(g.config.tied_embeddings);
+  EXPECT_FLOAT_EQ(g.config.rope_theta, 10000.0f);
+  EXPECT_FLOAT_EQ(g.config.rms_eps, 1e-5f);
+  ASSERT_EQ(g.tensors.size(), l.tensors.size());
+  for (const TensorInfo& lt : l.tensors) {
+    SCOPED_TRACE(lt.name);
+    const TensorInfo& gt = g.at(lt.name);
+    EXPECT_EQ(gt.shape, lt.shape);
+    EXPECT_EQ(gt.dtype, DType::F32);
+    ASSERT_EQ(gt.nbytes, lt.nbytes);
+    EXPECT_EQ(gt.offset % 32, 0u);
+    EXPECT_TRUE(file_bytes(gt.path, gt.offset, gt.nbytes) ==
+                file_bytes(lt.path, lt.offset, lt.nbytes));
+  }
+  ASSERT_TRUE(g.vocab.has_value());
+  const VocabSpec& v = *g.vocab;
+  EXPECT_EQ(v.kind, VocabKind::SentencePieceBpe);
+  ASSERT_EQ(v.tokens.size(), 512u);
+  EXPECT_EQ(v.tokens[3], "<0x00>");
+  EXPECT_EQ(v.token_types[3], kByte);
+  EXPECT_EQ(v.tokens[259], "\xe2\x96\x81t");  // "▁t"
+  EXPECT_EQ(v.token_types[259], kNormal);
+  EXPECT_EQ(v.bos_id, 1);
+  EXPECT_EQ(v.eos_id, 2);
+  EXPECT_EQ(v.unk_id, 0);
+  EXPECT_LT(v.scores[300], v.scores[259]);  // earlier merges score higher
+}
+
 std::string meta(const ModelFile& m, const std::string& key) {
   for (const auto& [k, v] : m.metadata)
     if (k == key) return v;
