@@ -89,6 +89,9 @@ void read_rope_scaling(const Keys& k, const GgufMetadata& md, const std::string&
                                   "llama3)",
                                   type));
   }
+  if (rs.kind != RopeScaling::Kind::None && !(rs.factor > 0.0f))
+    throw FormatError(file, fmt::format("{} = {}: a rope scaling factor must be positive",
+                                        k.key("rope.scaling.factor"), rs.factor));
 }
 
 }  // namespace

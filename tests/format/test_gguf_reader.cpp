@@ -485,6 +485,11 @@ TEST(GgufReader, RejectsMissingKeysAndUnknownArchitectures) {
   g = tiny_llama();
   g.str("llama.rope.scaling.type", "yarn");
   EXPECT_HAS(error_of(g.bytes()), "rope scaling type \"yarn\" is not supported");
+  g = tiny_llama();
+  g.str("llama.rope.scaling.type", "linear");
+  g.f32("llama.rope.scaling.factor", 0.0f);
+  EXPECT_HAS(error_of(g.bytes()),
+             "llama.rope.scaling.factor = 0: a rope scaling factor must be positive");
 }
 
 TEST(GgufReader, RejectsShapesThatDisagreeWithTheConfig) {
