@@ -1,0 +1,59 @@
+#pragma once
+// The Llama forward pass of one rank, written once for every tp: it computes
+// this rank's heads and FFN columns and exchanges partial sums through the
+// Megatron mappings (no-ops at tp = 1). Per layer (x replicated, [T, d]):
+//   h = rmsnorm(x);  q,k,v = h Wq_r (+b), h Wk_r, h Wv_r;  rope(q, k);  k,v -> cache
+//   x += allreduce(attention(q, cache) Wo_r)
+//   h = rmsnorm(x);  x += allreduce((silu(h Wg_r) * h Wu_r) Wd_r)
+// then logits = gather(rmsnorm(x) Wlm_r).
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "format/model_config.hpp"
+#include "model/kv_cache.hpp"
+#include "model/layer_weights.hpp"
+#include "parallel/communicator.hpp"
+
+namespace tplm {
+
+class Transformer {
+ public:
+  // Every reference must outlive the Transformer.
+  Transformer(const ModelConfig& config, const ShardShape& shape, const ShardWeights& weights,
+              Backend& backend, Communicator& comm, KvCache& cache);
+  ~Transformer();
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
+
+  // Feeds ids at positions pos0 .. pos0 + T - 1 (T = ids.size() >= 1) and
+  // returns the full logits on the host: [T, vocab] when all_logits, else the
+  // last position's [vocab]. Every rank must call it with the same arguments.
+  std::vector<float> forward(std::span<const int32_t> ids, int64_t pos0, bool all_logits);
+
+  const ModelConfig& config() const { return config_; }
+  int64_t context() const { return cache_.context(); }  // positions the KV cache holds
+
+ private:
+  struct Scratch;
+  void ensure_scratch(int64_t T);
+  void attention_block(int64_t layer, int64_t T, int64_t pos0);
+  void ffn_block(int64_t layer, int64_t T);
+  std::vector<float> lm_head(int64_t T, bool all_logits);
+
+  const ModelConfig& config_;
+  const ShardShape& shape_;
+  const ShardWeights& w_;
+  Backend& be_;
+  Communicator& comm_;
+  KvCache& cache_;
+  float* inv_freq_ = nullptr;  // backend copy of rope_inv_freq(config)
+  int64_t capacity_ = 0;       // positions the scratch buffers hold
+  std::vector<void*> buffers_;
+  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *att_ = nullptr, *o_ = nullptr;
+  float *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
+  int32_t *ids_ = nullptr, *pos_ = nullptr;
+};
+
+}  // namespace tplm

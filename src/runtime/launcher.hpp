@@ -1,0 +1,27 @@
+#pragma once
+// Starts the ranks of one world and runs the same function on each (SPMD):
+//   - started by mpirun (detect_mpi_launch): this process is one rank; fn runs
+//     once here with the MPI communicator;
+//   - otherwise tp threads in this process with in-process communicators
+//     (tp = 1: one call on this thread, no communicator cost).
+// When a rank throws, the world is aborted so that no other rank waits forever
+// in a collective, and the first error is rethrown on the caller.
+#include <functional>
+
+#include "parallel/communicator.hpp"
+
+namespace tplm {
+
+struct LaunchOptions {
+  int tp = 1;
+  double timeout_seconds = 300.0;  // a collective that waits longer fails (dead peer)
+};
+
+using RankFunction = std::function<void(Communicator&)>;
+
+void launch_ranks(const LaunchOptions& options, const RankFunction& fn);
+
+// The rank count of this launch: mpirun's world size when started by it, else tp.
+int launch_world_size(int tp);
+
+}  // namespace tplm

@@ -1,1 +1,0 @@
-// The engine lives here (engine, shard loading, KV caches, generation, sampling).

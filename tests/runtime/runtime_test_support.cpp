@@ -1,0 +1,79 @@
+#include "runtime_test_support.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "runtime/launcher.hpp"
+#include "support/test_paths.hpp"
+
+namespace tplm::test {
+
+Golden read_golden(const std::string& name) {
+  std::ifstream in(golden_dir() / (name + ".json"));
+  if (!in) throw std::runtime_error("cannot open golden " + name);
+  nlohmann::json j = nlohmann::json::parse(in);
+  Golden g;
+  g.prompt = j.at("prompt").get<std::string>();
+  g.steps = j.at("steps").get<int64_t>();
+  g.prompt_tokens = j.at("prompt_tokens").get<int64_t>();
+  g.tokens = j.at("tokens").get<std::vector<int32_t>>();
+  std::ifstream lf(golden_dir() / j.at("logits").at("file").get<std::string>(), std::ios::binary);
+  lf.seekg(0, std::ios::end);
+  g.logits.resize(static_cast<size_t>(lf.tellg()) / sizeof(float));
+  lf.seekg(0);
+  lf.read(reinterpret_cast<char*>(g.logits.data()),
+          static_cast<std::streamsize>(g.logits.size() * sizeof(float)));
+  return g;
+}
+
+double relative_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double diff = 0, ref = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    ref = std::max(ref, std::fabs(static_cast<double>(b[i])));
+  }
+  return ref == 0 ? diff : diff / ref;
+}
+
+// tp = 1 without the planner: every tensor whole on the one rank. It checks
+// the loader and forward pass independently of make_plan.
+Plan whole_model_plan(const ModelFile& model) {
+  const ModelConfig& c = model.config;
+  Plan plan;
+  RankPlan rp;
+  rp.heads = {0, c.n_heads};
+  rp.kv_heads = {0, c.n_kv_heads};
+  rp.ffn = {0, c.ffn_dim};
+  rp.vocab = {0, c.vocab_size};
+  for (const TensorInfo& t : model.tensors) {
+    TensorSlice s;
+    s.name = t.name;
+    s.rows = {0, t.rows()};
+    s.cols = {0, t.cols()};
+    s.bytes = t.nbytes;
+    rp.weight_bytes += t.nbytes;
+    rp.slices.push_back(s);
+  }
+  plan.total_weight_bytes = rp.weight_bytes;
+  plan.ranks.push_back(rp);
+  return plan;
+}
+
+std::vector<RankOutput> run_on_ranks(const ModelFile& model, int tp, const RankJob& job,
+                                     int64_t max_context) {
+  Plan plan = tp == 1 ? whole_model_plan(model) : make_plan(model, tp);
+  std::vector<RankOutput> out(static_cast<size_t>(tp));
+  launch_ranks({tp, 60.0}, [&](Communicator& comm) {
+    RankModel rm = make_rank_model(model, plan, comm, {1, max_context, false});
+    RankOutput o = job(rm, comm);
+    o.weight_bytes = rm.shard->weight_bytes;
+    out[static_cast<size_t>(comm.rank())] = std::move(o);
+  });
+  return out;
+}
+
+}  // namespace tplm::test
