@@ -11,6 +11,9 @@
 #include "backend/cpu/kernels.hpp"
 
 #define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
+// Loops over the tile (R rows x C tokens x S vectors) must be unrolled so that
+// the accumulators live in registers; GCC -O2 does not do it on its own.
+#define TPLM_UNROLL _Pragma("GCC unroll 16")
 
 namespace tplm::cpu {
 namespace {
@@ -62,6 +65,7 @@ struct Loader<DType::Q8_0> {
   TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
     const uint8_t* blk = bytes(row) + (k / 32) * 34;
     const __m256 d = _mm256_set1_ps(f16_to_f32(load_u16(blk)));
+    TPLM_UNROLL
     for (int s = 0; s < 4; ++s) {
       const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(m128(blk + 2 + 8 * s)));
       w[s] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
@@ -83,6 +87,7 @@ struct Loader<DType::Q4_0> {
     const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
     const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
     const __m256i eight = _mm256_set1_epi32(8);
+    TPLM_UNROLL
     for (int s = 0; s < 4; ++s) {
       const __m256i q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[s]), eight);
       w[s] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
@@ -105,24 +110,28 @@ TPLM_AVX2 void tile(const void* const* wrow, const float* const* xt, int64_t col
   using L = Loader<dt>;
   constexpr int S = L::kStep / 8;
   __m256 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + L::kStep <= cols; k += L::kStep) {
+    TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
       __m256 w[S];
       L::load(wrow[r], k, w);
-      for (int s = 0; s < S; ++s)
-        for (int c = 0; c < C; ++c)
-          acc[r][c] = _mm256_fmadd_ps(w[s], _mm256_loadu_ps(xt[c] + k + 8 * s), acc[r][c]);
+      TPLM_UNROLL
+      for (int s = 0; s < S; ++s) TPLM_UNROLL
+      for (int c = 0; c < C; ++c)
+        acc[r][c] = _mm256_fmadd_ps(w[s], _mm256_loadu_ps(xt[c] + k + 8 * s), acc[r][c]);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      float s = hsum(acc[r][c]);
-      for (int64_t j = k; j < cols; ++j) s = __builtin_fmaf(L::at(wrow[r], j), xt[c][j], s);
-      out[r * C + c] = s;
-    }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    float s = hsum(acc[r][c]);
+    for (int64_t j = k; j < cols; ++j) s = __builtin_fmaf(L::at(wrow[r], j), xt[c][j], s);
+    out[r * C + c] = s;
+  }
 }
 
 // Tokens [0, T) against R rows whose starts are wrow; C tokens at a time.
@@ -132,9 +141,10 @@ TPLM_AVX2 void rows_times_tokens(const void* const* wrow, const float* x, int64_
   float out[R * 3];
   int64_t t = 0;
   const auto store = [&](int C) {
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < C; ++c)
-        y[(t + c) * out_stride + r] = out[r * C + c] + (bias ? bias[r] : 0.0f);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c)
+      y[(t + c) * out_stride + r] = out[r * C + c] + (bias ? bias[r] : 0.0f);
   };
   if constexpr (dt == DType::F32) {
     for (; t + 3 <= T; t += 3) {
