@@ -177,46 +177,70 @@ TPLM_AVX2 void rows_direct(const float* x, int64_t T, const WeightView& w, const
   }
 }
 
+// Row r of w as f32 with the vector loaders (the same exact values as dequantize_row).
+template <DType dt>
+TPLM_AVX2 void dequantize_row_avx2(const WeightView& w, int64_t r, float* out) {
+  using L = Loader<dt>;
+  const void* row = bytes(w.data) + r * row_bytes(w);
+  int64_t k = 0;
+  for (; k + L::kStep <= w.cols; k += L::kStep) {
+    __m256 v[L::kStep / 8];
+    L::load(row, k, v);
+    TPLM_UNROLL
+    for (int s = 0; s < L::kStep / 8; ++s) _mm256_storeu_ps(out + k + 8 * s, v[s]);
+  }
+  for (; k < w.cols; ++k) out[k] = L::at(row, k);
+}
+
 // T > 1 with a converted dtype: dequantize 4 rows to f32 once (exact), then run
 // the f32 tiles over every token; each weight byte is decoded once per call.
+template <DType dt>
 TPLM_AVX2 void rows_dequantized(const float* x, int64_t T, const WeightView& w, const float* bias,
                                 float* y, int64_t r0, int64_t r1) {
   thread_local std::vector<float> buf;
   buf.resize(static_cast<size_t>(4 * w.cols));
   for (int64_t r = r0; r < r1; r += 4) {
     const int64_t n = std::min<int64_t>(4, r1 - r);
-    for (int64_t i = 0; i < n; ++i) dequantize_row(w, r + i, buf.data() + i * w.cols);
-    const WeightView f{DType::F32, n, w.cols, buf.data()};
-    // f's rows are 0 .. n-1; outputs go to y[:, r .. r + n) with the full row stride.
     const void* wrow[4];
-    for (int64_t i = 0; i < n; ++i) wrow[i] = buf.data() + i * w.cols;
+    for (int64_t i = 0; i < n; ++i) {
+      dequantize_row_avx2<dt>(w, r + i, buf.data() + i * w.cols);
+      wrow[i] = buf.data() + i * w.cols;
+    }
+    // outputs go to y[:, r .. r + n) with the full row stride w.rows
     const float* b = bias ? bias + r : nullptr;
     if (n == 4) {
       rows_times_tokens<DType::F32, 4>(wrow, x, T, w.cols, w.rows, b, y + r);
     } else {
       for (int64_t i = 0; i < n; ++i)
-        rows_times_tokens<DType::F32, 1>(wrow + i, x, T, f.cols, w.rows, b ? b + i : nullptr,
+        rows_times_tokens<DType::F32, 1>(wrow + i, x, T, w.cols, w.rows, b ? b + i : nullptr,
                                          y + r + i);
     }
   }
+}
+
+// T == 1 reads the file dtype directly; T > 1 dequantizes rows first.
+template <DType dt>
+TPLM_AVX2 void rows_any(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
+                        int64_t r0, int64_t r1) {
+  if (dt != DType::F32 && T > 1) return rows_dequantized<dt>(x, T, w, bias, y, r0, r1);
+  rows_direct<dt>(x, T, w, bias, y, r0, r1);
 }
 
 }  // namespace
 
 TPLM_AVX2 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias,
                                 float* y, int64_t r0, int64_t r1) {
-  if (T > 1 && w.dtype != DType::F32) return rows_dequantized(x, T, w, bias, y, r0, r1);
   switch (w.dtype) {
     case DType::F32:
-      return rows_direct<DType::F32>(x, T, w, bias, y, r0, r1);
+      return rows_any<DType::F32>(x, T, w, bias, y, r0, r1);
     case DType::F16:
-      return rows_direct<DType::F16>(x, T, w, bias, y, r0, r1);
+      return rows_any<DType::F16>(x, T, w, bias, y, r0, r1);
     case DType::BF16:
-      return rows_direct<DType::BF16>(x, T, w, bias, y, r0, r1);
+      return rows_any<DType::BF16>(x, T, w, bias, y, r0, r1);
     case DType::Q8_0:
-      return rows_direct<DType::Q8_0>(x, T, w, bias, y, r0, r1);
+      return rows_any<DType::Q8_0>(x, T, w, bias, y, r0, r1);
     case DType::Q4_0:
-      return rows_direct<DType::Q4_0>(x, T, w, bias, y, r0, r1);
+      return rows_any<DType::Q4_0>(x, T, w, bias, y, r0, r1);
   }
 }
 
