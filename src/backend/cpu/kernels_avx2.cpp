@@ -146,7 +146,7 @@ TPLM_AVX2 void rows_times_tokens(const void* const* wrow, const float* x, int64_
     for (int c = 0; c < C; ++c)
       y[(t + c) * out_stride + r] = out[r * C + c] + (bias ? bias[r] : 0.0f);
   };
-  if constexpr (dt == DType::F32) {
+  if constexpr (dt == DType::F32 && R <= 4) {  // R x 3 accumulators fit in 16 registers
     for (; t + 3 <= T; t += 3) {
       const float* xt[3] = {x + t * cols, x + (t + 1) * cols, x + (t + 2) * cols};
       tile<dt, R, 3>(wrow, xt, cols, out);
@@ -167,6 +167,12 @@ TPLM_AVX2 void rows_direct(const float* x, int64_t T, const WeightView& w, const
   const int64_t rb = row_bytes(w);
   const auto row = [&](int64_t r) { return static_cast<const void*>(bytes(w.data) + r * rb); };
   int64_t r = r0;
+  // One token: 8 rows at a time give 8 independent FMA chains to hide latency.
+  for (; T == 1 && r + 8 <= r1; r += 8) {
+    const void* wrow[8] = {row(r),     row(r + 1), row(r + 2), row(r + 3),
+                           row(r + 4), row(r + 5), row(r + 6), row(r + 7)};
+    rows_times_tokens<dt, 8>(wrow, x, T, w.cols, w.rows, bias ? bias + r : nullptr, y + r);
+  }
   for (; r + 4 <= r1; r += 4) {
     const void* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
     rows_times_tokens<dt, 4>(wrow, x, T, w.cols, w.rows, bias ? bias + r : nullptr, y + r);
