@@ -92,9 +92,7 @@ TensorInfo read_tensor_info(Cursor& cur, const std::string& file) {
                                   "of its block size {}",
                                   t.name, tr.name, t.cols(), tr.block_elems));
   t.offset = cur.read<uint64_t>("tensor offset");
-  // The byte count is set once the data section is known (see place_tensors).
-  t.nbytes = static_cast<uint64_t>(elements / tr.block_elems);  // blocks, for now
-  return t;
+  return t;  // offset relative, nbytes unset: see place_tensors
 }
 
 std::vector<TensorInfo> read_tensor_infos(Cursor& cur, uint64_t n_tensors) {
@@ -124,12 +122,13 @@ uint64_t read_alignment(const GgufMetadata& md, const std::string& file) {
   return static_cast<uint64_t>(*a);
 }
 
-// Turns relative offsets into absolute ones and block counts into byte counts,
+// Turns relative offsets into absolute ones and sets the byte counts,
 // checking alignment and that every tensor lies inside the file.
 void place_tensors(std::vector<TensorInfo>& tensors, uint64_t data_start, uint64_t alignment,
                    uint64_t file_size, const std::string& file) {
   for (auto& t : tensors) {
-    const uint64_t blocks = t.nbytes;
+    // elements() cannot overflow: read_tensor_info bounded the product.
+    const auto blocks = static_cast<uint64_t>(t.elements() / dtype_traits(t.dtype).block_elems);
     const auto block_bytes = static_cast<uint64_t>(dtype_traits(t.dtype).block_bytes);
     if (t.offset % alignment != 0)
       throw FormatError(file, data_start,
