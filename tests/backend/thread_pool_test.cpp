@@ -54,6 +54,20 @@ TEST(ThreadPool, EightPoolsOnTheirOwnThreadsAtOnce) {
   EXPECT_EQ(total.load(), 8 * 300 * 10);
 }
 
+TEST(ThreadPool, ExceptionInAnyPartReachesTheCallerAndThePoolStillWorks) {
+  ThreadPool pool(3);
+  for (int64_t bad : {0, 1, 2}) {
+    EXPECT_THROW(pool.parallel_for(3, 1,
+                                   [&](int64_t b, int64_t) {
+                                     if (b == bad) throw Error("part failed");
+                                   }),
+                 Error);
+    std::atomic<int64_t> sum{0};
+    pool.parallel_for(3, 1, [&](int64_t b, int64_t e) { sum.fetch_add(e - b); });
+    EXPECT_EQ(sum.load(), 3);
+  }
+}
+
 TEST(ThreadPool, RejectsZeroThreads) {
   EXPECT_THROW(ThreadPool(0), Error);
 }

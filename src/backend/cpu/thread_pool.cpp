@@ -1,5 +1,7 @@
 #include "backend/cpu/thread_pool.hpp"
 
+#include <utility>
+
 #include "format/error.hpp"
 
 namespace tplm::cpu {
@@ -44,13 +46,25 @@ void ThreadPool::run(int parts, TaskFn fn, void* ctx) {
     generation_.fetch_add(1);
   }
   work_cv_.notify_all();
-  fn(ctx, 0);
+  // An exception (bad_alloc in a kernel's scratch) must not unwind ctx while
+  // workers still use it: wait for them, then rethrow the first one.
+  try {
+    fn(ctx, 0);
+  } catch (...) {
+    keep_first_error(std::current_exception());
+  }
   for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i)
     cpu_relax();
   if (pending_.load(std::memory_order_acquire) != 0) {
     std::unique_lock<std::mutex> lock(mutex_);
     done_cv_.wait(lock, [this] { return pending_.load() == 0; });
   }
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+}
+
+void ThreadPool::keep_first_error(std::exception_ptr e) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!error_) error_ = std::move(e);
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -70,7 +84,13 @@ void ThreadPool::worker_loop(int index) {
       ctx = task_ctx_;
       parts = task_parts_;
     }
-    if (index < parts) fn(ctx, index);
+    if (index < parts) {
+      try {
+        fn(ctx, index);
+      } catch (...) {
+        keep_first_error(std::current_exception());
+      }
+    }
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_cv_.notify_one();

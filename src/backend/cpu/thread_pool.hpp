@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -51,6 +52,7 @@ class ThreadPool {
   // Runs fn(ctx, part) for part in [0, parts) on participants 0 .. parts - 1.
   void run(int parts, TaskFn fn, void* ctx);
   void worker_loop(int index);
+  void keep_first_error(std::exception_ptr e);
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -62,6 +64,7 @@ class ThreadPool {
   void* task_ctx_ = nullptr;
   int task_parts_ = 0;
   bool stop_ = false;
+  std::exception_ptr error_;  // first exception of the current job
 };
 
 }  // namespace tplm::cpu
