@@ -45,6 +45,23 @@ TEST(CpuOps, RmsnormMatchesReference) {
     }
 }
 
+// The forward pass writes swiglu into gate and may normalize in place.
+TEST(CpuOps, SwigluAndRmsnormInPlaceEqualOutOfPlace) {
+  auto be = make_cpu_backend(2);
+  const int64_t T = 3, dim = 100;
+  const auto x = random_floats(T * dim, 51, -4.0f, 4.0f), w = random_floats(dim, 52);
+  std::vector<float> out(x.size());
+  be->swiglu(x.data(), w.data(), dim, out.data());
+  auto inplace = x;
+  be->swiglu(inplace.data(), w.data(), dim, inplace.data());
+  EXPECT_TRUE(same_bits(std::vector<float>(out.begin(), out.begin() + dim),
+                        std::vector<float>(inplace.begin(), inplace.begin() + dim)));
+  be->rmsnorm(x.data(), w.data(), T, dim, 1e-6f, out.data());
+  inplace = x;
+  be->rmsnorm(inplace.data(), w.data(), T, dim, 1e-6f, inplace.data());
+  EXPECT_TRUE(same_bits(out, inplace));
+}
+
 TEST(CpuOps, RopeRotatesPairsByPositionTimesInvFreq) {
   auto bes = backends_1_to_4();
   const int64_t T = 5, n_heads = 3, head_dim = 16;
