@@ -1,0 +1,307 @@
+// The plan: who owns which slice of every tensor, and what it costs.
+//
+// Heads are whole on a rank: rank r owns query heads [r*H/tp, (r+1)*H/tp).
+// KV heads: with tp <= KV, rank r owns [r*KV/tp, (r+1)*KV/tp); with tp > KV
+// each kv head is replicated on rep = tp/KV ranks and rank r owns kv head r/rep.
+// Query head h reads kv head h / (H/KV), and since H/tp divides H/KV the query
+// heads of rank r are exactly the ones that read its kv head.
+// FFN columns and vocabulary rows may split unevenly (split_range); a quantized
+// tensor is cut along its input dimension only at block boundaries.
+#include "parallel/plan.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "format/dtype.hpp"
+#include "parallel/split_range.hpp"
+
+namespace tplm {
+
+std::string_view split_kind_name(SplitKind k) {
+  switch (k) {
+    case SplitKind::Replicated:
+      return "replicated";
+    case SplitKind::Column:
+      return "column";
+    case SplitKind::Row:
+      return "row";
+    case SplitKind::Vocab:
+      return "vocab";
+  }
+  return "?";
+}
+
+const TensorSlice& RankPlan::slice(std::string_view name) const {
+  for (const TensorSlice& s : slices)
+    if (s.name == name) return s;
+  throw Error(fmt::format("rank {} has no slice of tensor {}", rank, name));
+}
+
+namespace {
+
+constexpr int kMaxTp = 64;
+
+// What a tensor is to the split, from its canonical name.
+enum class Role { Replicated, QHeads, KvHeads, OutHeads, FfnRows, FfnCols, LmHead, Embedding };
+
+Role role_of(const std::string& name) {
+  if (name == "token_embd.weight") return Role::Embedding;
+  if (name == "output.weight") return Role::LmHead;
+  int64_t layer = 0;
+  int consumed = 0;
+  if (std::sscanf(name.c_str(), "blk.%ld.%n", &layer, &consumed) != 1 || consumed == 0)
+    return Role::Replicated;
+  const std::string what = name.substr(static_cast<size_t>(consumed));
+  if (what == "attn_q.weight" || what == "attn_q.bias") return Role::QHeads;
+  if (what == "attn_k.weight" || what == "attn_k.bias" || what == "attn_v.weight" ||
+      what == "attn_v.bias")
+    return Role::KvHeads;
+  if (what == "attn_output.weight") return Role::OutHeads;
+  if (what == "ffn_gate.weight" || what == "ffn_up.weight") return Role::FfnRows;
+  if (what == "ffn_down.weight") return Role::FfnCols;
+  return Role::Replicated;
+}
+
+// The largest quantization block among the tensors of a role: the unit in
+// which their input columns may be cut.
+int64_t input_block(const ModelFile& m, Role role) {
+  int64_t unit = 1;
+  for (const TensorInfo& t : m.tensors)
+    if (role_of(t.name) == role) unit = std::max(unit, dtype_traits(t.dtype).block_elems);
+  return unit;
+}
+
+const TensorInfo* first_of(const ModelFile& m, Role role) {
+  for (const TensorInfo& t : m.tensors)
+    if (role_of(t.name) == role) return &t;
+  return nullptr;
+}
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
+// Reasons tp cannot split this model's shape (no machine limits).
+std::vector<std::string> shape_violations(const ModelFile& m, int tp) {
+  const ModelConfig& c = m.config;
+  if (tp < 1 || tp > kMaxTp) return {fmt::format("tp must be between 1 and {}", kMaxTp)};
+  if (c.n_heads <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0)
+    return {fmt::format("the model has {} attention heads, {} kv heads and head_dim {}", c.n_heads,
+                        c.n_kv_heads, c.head_dim)};
+  std::vector<std::string> v;
+  if (c.n_heads % tp)
+    v.push_back(fmt::format("{} attention heads are not divisible by {}", c.n_heads, tp));
+  if (c.n_kv_heads % tp && tp % c.n_kv_heads)
+    v.push_back(fmt::format("{} kv heads are not divisible by {} and {} is not a multiple of {}",
+                            c.n_kv_heads, tp, tp, c.n_kv_heads));
+  if (const TensorInfo* wo = first_of(m, Role::OutHeads); wo && c.n_heads % tp == 0) {
+    const int64_t unit = input_block(m, Role::OutHeads), cols = c.n_heads / tp * c.head_dim;
+    if (cols % unit)
+      v.push_back(fmt::format(
+          "attn_output is {} (blocks of {}) but a rank's {} heads x {} dims = {} input columns "
+          "are not a whole number of blocks",
+          dtype_name(wo->dtype), unit, c.n_heads / tp, c.head_dim, cols));
+  }
+  const int64_t ffn_unit = input_block(m, Role::FfnCols);
+  if (c.ffn_dim % ffn_unit)
+    v.push_back(
+        fmt::format("ffn_down is quantized in blocks of {} but the FFN width {} is not a "
+                    "multiple of {}",
+                    ffn_unit, c.ffn_dim, ffn_unit));
+  else if (c.ffn_dim / ffn_unit < tp)
+    v.push_back(ffn_unit == 1
+                    ? fmt::format("the FFN width {} leaves some of {} ranks empty", c.ffn_dim, tp)
+                    : fmt::format("the FFN width {} has {} blocks of {} (quantized ffn_down), "
+                                  "fewer than {} ranks",
+                                  c.ffn_dim, c.ffn_dim / ffn_unit, ffn_unit, tp));
+  if (c.vocab_size < tp)
+    v.push_back(
+        fmt::format("the vocabulary of {} leaves some of {} ranks empty", c.vocab_size, tp));
+  return v;
+}
+
+// The ranges of rank r (assumes the shape checks passed).
+RankPlan rank_ranges(const ModelFile& m, int tp, int r) {
+  const ModelConfig& c = m.config;
+  RankPlan rp;
+  rp.rank = r;
+  rp.heads = split_range(c.n_heads, r, tp);
+  if (tp > c.n_kv_heads) {
+    const int64_t kv = r / (tp / c.n_kv_heads);
+    rp.kv_heads = {kv, kv + 1};
+  } else {
+    rp.kv_heads = split_range(c.n_kv_heads, r, tp);
+  }
+  rp.ffn = split_range_in_units(c.ffn_dim, input_block(m, Role::FfnCols), r, tp);
+  rp.vocab = split_range(c.vocab_size, r, tp);
+  rp.kv_cache_bytes = 2ull * static_cast<uint64_t>(c.n_layers) *
+                      static_cast<uint64_t>(c.context_length) *
+                      static_cast<uint64_t>(rp.kv_heads.size() * c.head_dim) * sizeof(float);
+  return rp;
+}
+
+// Rank rp's slice of t; a range past the tensor's extent is a problem.
+TensorSlice slice_of(const TensorInfo& t, const RankPlan& rp, const ModelConfig& c,
+                     bool embedding_split, std::vector<std::string>& problems) {
+  TensorSlice s;
+  s.name = t.name;
+  s.rows = {0, t.rows()};
+  s.cols = {0, t.cols()};
+  const bool vec = t.shape.size() <= 1;
+  Range* out_dim = vec ? &s.cols : &s.rows;  // a bias's elements are its output features
+  const Range heads{rp.heads.begin * c.head_dim, rp.heads.end * c.head_dim};
+  const Range kv{rp.kv_heads.begin * c.head_dim, rp.kv_heads.end * c.head_dim};
+  switch (role_of(t.name)) {
+    case Role::QHeads:
+      s.kind = SplitKind::Column, *out_dim = heads;
+      break;
+    case Role::KvHeads:
+      s.kind = SplitKind::Column, *out_dim = kv;
+      break;
+    case Role::OutHeads:
+      s.kind = SplitKind::Row, s.cols = heads;
+      break;
+    case Role::FfnRows:
+      s.kind = SplitKind::Column, *out_dim = rp.ffn;
+      break;
+    case Role::FfnCols:
+      s.kind = SplitKind::Row, s.cols = rp.ffn;
+      break;
+    case Role::LmHead:
+      s.kind = SplitKind::Vocab, *out_dim = rp.vocab;
+      break;
+    case Role::Embedding:
+      if (embedding_split) s.kind = SplitKind::Vocab, *out_dim = rp.vocab;
+      break;
+    case Role::Replicated:
+      break;
+  }
+  if (s.rows.end > t.rows() || s.cols.end > t.cols())
+    problems.push_back(fmt::format(
+        "{} has shape [{} x {}] but rank {} owns rows [{}, {}) x cols "
+        "[{}, {}) of it",
+        t.name, t.rows(), t.cols(), rp.rank, s.rows.begin, s.rows.end, s.cols.begin, s.cols.end));
+  s.bytes = TensorReader::block_bytes(t, s.rows, s.cols);
+  return s;
+}
+
+uint64_t whole_bytes(const TensorInfo& t) {
+  return TensorReader::block_bytes(t, {0, t.rows()}, {0, t.cols()});
+}
+
+// Replicate the embedding when a copy per rank is cheap (under 1% of a rank's
+// weights): it saves the all-reduce of the lookup on every step.
+void decide_embedding(const ModelFile& m, int tp, uint64_t total, Plan& p) {
+  const TensorInfo* emb = first_of(m, Role::Embedding);
+  if (!emb) {
+    p.embedding_reason = "the model has no token_embd.weight";
+    return;
+  }
+  const uint64_t table = whole_bytes(*emb), per_rank = total / static_cast<uint64_t>(tp);
+  const double pct =
+      per_rank ? 100.0 * static_cast<double>(table) / static_cast<double>(per_rank) : 100.0;
+  if (tp == 1) {
+    p.embedding_vocab_parallel = true;
+    p.embedding_reason = "tp 1: the one rank holds the whole table";
+  } else if (pct < 1.0) {
+    p.embedding_vocab_parallel = false;
+    p.embedding_reason = fmt::format(
+        "replicated: the table ({} bytes) is {:.2f}% of a rank's ~{} bytes, under 1%, so a copy "
+        "per rank saves one all-reduce per step",
+        table, pct, per_rank);
+  } else {
+    p.embedding_vocab_parallel = true;
+    p.embedding_reason = fmt::format(
+        "vocab-parallel: the table ({} bytes) is {:.1f}% of a rank's ~{} bytes (1% or more), so "
+        "splitting it saves {} bytes per rank for one all-reduce per step",
+        table, pct, per_rank, table - table / static_cast<uint64_t>(tp));
+  }
+}
+
+// The plan for a shape that passed shape_violations; problems collects
+// tensors whose shape disagrees with the configuration.
+Plan build_plan(const ModelFile& m, int tp, std::vector<std::string>& problems) {
+  Plan p;
+  p.tp = tp;
+  p.kv_replication = tp > m.config.n_kv_heads ? tp / static_cast<int>(m.config.n_kv_heads) : 1;
+  for (const TensorInfo& t : m.tensors) p.total_weight_bytes += whole_bytes(t);
+  decide_embedding(m, tp, p.total_weight_bytes, p);
+  for (int r = 0; r < tp; ++r) {
+    RankPlan rp = rank_ranges(m, tp, r);
+    for (const TensorInfo& t : m.tensors) {
+      rp.slices.push_back(slice_of(t, rp, m.config, p.embedding_vocab_parallel, problems));
+      rp.weight_bytes += rp.slices.back().bytes;
+    }
+    p.ranks.push_back(std::move(rp));
+  }
+  for (const TensorSlice& s : p.ranks[0].slices)
+    if (s.kind == SplitKind::Replicated) p.replicated_weight_bytes += s.bytes;
+  return p;
+}
+
+// The largest valid tp that fits on `devices` devices.
+int best_tp_for(const ModelFile& m, int devices) {
+  int best = 1;
+  for (int tp : valid_tp_values(m))
+    if (tp <= devices) best = tp;
+  return best;
+}
+
+std::vector<std::string> memory_violations(const Plan& p, uint64_t memory_per_rank) {
+  const RankPlan* worst = nullptr;
+  for (const RankPlan& rp : p.ranks)
+    if (!worst || rp.weight_bytes + rp.kv_cache_bytes > worst->weight_bytes + worst->kv_cache_bytes)
+      worst = &rp;
+  if (!worst || worst->weight_bytes + worst->kv_cache_bytes <= memory_per_rank) return {};
+  return {
+      fmt::format("rank {} needs {} bytes ({} of weights + {} of KV cache) but {} bytes per "
+                  "rank are available; use a larger --tp or a shorter context",
+                  worst->rank, worst->weight_bytes + worst->kv_cache_bytes, worst->weight_bytes,
+                  worst->kv_cache_bytes, memory_per_rank)};
+}
+
+}  // namespace
+
+std::vector<std::string> plan_violations(const ModelFile& model, int tp, const PlanLimits& limits) {
+  std::vector<std::string> v = shape_violations(model, tp);
+  if (limits.devices > 0 && tp > limits.devices)
+    v.push_back(fmt::format("tp {} needs {} devices but {} {} available; use --tp {}", tp, tp,
+                            limits.devices, limits.devices == 1 ? "is" : "are",
+                            best_tp_for(model, limits.devices)));
+  if (!shape_violations(model, tp).empty()) return v;
+  const Plan p = build_plan(model, tp, v);
+  if (limits.memory_per_rank > 0) {
+    std::vector<std::string> mem = memory_violations(p, limits.memory_per_rank);
+    v.insert(v.end(), mem.begin(), mem.end());
+  }
+  return v;
+}
+
+std::vector<int> valid_tp_values(const ModelFile& model) {
+  std::vector<int> ok;
+  for (int tp = 1; tp <= kMaxTp; ++tp)
+    if (shape_violations(model, tp).empty()) ok.push_back(tp);
+  return ok;
+}
+
+Plan make_plan(const ModelFile& model, int tp, const PlanLimits& limits) {
+  const std::vector<std::string> v = plan_violations(model, tp, limits);
+  if (!v.empty()) {
+    std::string msg = fmt::format("tp {} cannot split this model: ", tp);
+    for (const std::string& s : v) msg += s + "; ";
+    throw PlanError(msg + "valid tp: " + join_ints(valid_tp_values(model)));
+  }
+  std::vector<std::string> unused;
+  Plan p = build_plan(model, tp, unused);
+  if (limits.cores > 0 && tp > limits.cores)
+    p.warnings.push_back(fmt::format(
+        "tp {} runs {} CPU ranks on {} cores: ranks share cores and each step is slower", tp, tp,
+        limits.cores));
+  return p;
+}
+
+}  // namespace tplm
