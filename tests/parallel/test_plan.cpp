@@ -1,0 +1,314 @@
+// The plan: coverage of every tensor, head/kv mapping, uneven splits,
+// quantized block boundaries, limits and the exact error messages.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "format/tensor_info.hpp"
+#include "parallel/plan.hpp"
+#include "support/test_paths.hpp"
+
+namespace tplm {
+namespace {
+
+TensorInfo tensor(std::string name, DType dt, std::vector<int64_t> shape) {
+  TensorInfo t;
+  t.name = std::move(name);
+  t.source_name = t.name;
+  t.dtype = dt;
+  t.shape = std::move(shape);
+  t.nbytes = static_cast<uint64_t>(t.rows()) * dtype_bytes(dt, t.cols());
+  return t;
+}
+
+struct Shape {
+  int64_t dim = 64, ffn = 172, layers = 2, heads = 8, kv = 4, vocab = 512, ctx = 16;
+  DType dt = DType::F32;       // linear weights
+  DType down_dt = DType::F32;  // ffn_down
+  bool tied = false, bias = false;
+};
+
+// A ModelFile with the canonical tensors of a Llama model of this shape.
+ModelFile make_model(const Shape& s) {
+  ModelFile m;
+  ModelConfig& c = m.config;
+  c.dim = s.dim, c.ffn_dim = s.ffn, c.n_layers = s.layers, c.n_heads = s.heads;
+  c.n_kv_heads = s.kv, c.head_dim = s.dim / s.heads, c.vocab_size = s.vocab;
+  c.context_length = s.ctx, c.rope_dim = c.head_dim, c.tied_embeddings = s.tied;
+  c.qkv_bias = s.bias;
+  const int64_t hd = c.head_dim;
+  m.tensors.push_back(tensor("token_embd.weight", s.dt, {s.vocab, s.dim}));
+  for (int64_t l = 0; l < s.layers; ++l) {
+    auto n = [&](const char* w) { return layer_tensor_name(l, w); };
+    m.tensors.push_back(tensor(n("attn_norm.weight"), DType::F32, {s.dim}));
+    m.tensors.push_back(tensor(n("attn_q.weight"), s.dt, {s.heads * hd, s.dim}));
+    m.tensors.push_back(tensor(n("attn_k.weight"), s.dt, {s.kv * hd, s.dim}));
+    m.tensors.push_back(tensor(n("attn_v.weight"), s.dt, {s.kv * hd, s.dim}));
+    if (s.bias) {
+      m.tensors.push_back(tensor(n("attn_q.bias"), DType::F32, {s.heads * hd}));
+      m.tensors.push_back(tensor(n("attn_k.bias"), DType::F32, {s.kv * hd}));
+      m.tensors.push_back(tensor(n("attn_v.bias"), DType::F32, {s.kv * hd}));
+    }
+    m.tensors.push_back(tensor(n("attn_output.weight"), s.dt, {s.dim, s.heads * hd}));
+    m.tensors.push_back(tensor(n("ffn_norm.weight"), DType::F32, {s.dim}));
+    m.tensors.push_back(tensor(n("ffn_gate.weight"), s.dt, {s.ffn, s.dim}));
+    m.tensors.push_back(tensor(n("ffn_up.weight"), s.dt, {s.ffn, s.dim}));
+    m.tensors.push_back(tensor(n("ffn_down.weight"), s.down_dt, {s.dim, s.ffn}));
+  }
+  m.tensors.push_back(tensor("output_norm.weight", DType::F32, {s.dim}));
+  m.tensors.push_back(tensor("rope_freqs.weight", DType::F32, {hd / 2}));
+  if (!s.tied) m.tensors.push_back(tensor("output.weight", s.dt, {s.vocab, s.dim}));
+  return m;
+}
+
+bool is_kv(const std::string& name) {
+  return name.find("attn_k.") != std::string::npos || name.find("attn_v.") != std::string::npos;
+}
+
+// Every element of a split tensor is owned by exactly kv_replication ranks
+// (K/V when replicated) or by exactly one; a replicated tensor is whole on
+// every rank; bytes add up to the precise expected number.
+void expect_exact_cover(const ModelFile& m, const Plan& p) {
+  ASSERT_EQ(p.ranks.size(), static_cast<size_t>(p.tp));
+  uint64_t sum = 0, kv_bytes = 0;
+  for (size_t i = 0; i < m.tensors.size(); ++i) {
+    const TensorInfo& t = m.tensors[i];
+    std::vector<int> owners(static_cast<size_t>(t.rows() * t.cols()), 0);
+    for (const RankPlan& rp : p.ranks) {
+      const TensorSlice& s = rp.slices.at(i);
+      ASSERT_EQ(s.name, t.name);
+      ASSERT_GE(s.rows.begin, 0);
+      ASSERT_LE(s.rows.end, t.rows()) << t.name;
+      ASSERT_LE(s.cols.end, t.cols()) << t.name;
+      ASSERT_GT(s.rows.size() * s.cols.size(), 0) << t.name << " empty on rank " << rp.rank;
+      EXPECT_EQ(s.bytes, TensorReader::block_bytes(t, s.rows, s.cols));
+      for (int64_t r = s.rows.begin; r < s.rows.end; ++r)
+        for (int64_t c = s.cols.begin; c < s.cols.end; ++c)
+          owners[static_cast<size_t>(r * t.cols() + c)]++;
+      if (is_quantized(t.dtype)) {
+        const int64_t b = dtype_traits(t.dtype).block_elems;
+        EXPECT_EQ(s.cols.begin % b, 0) << t.name;
+        EXPECT_EQ(s.cols.end % b, 0) << t.name;
+      }
+    }
+    const SplitKind kind = p.ranks[0].slices[i].kind;
+    const int expected = kind == SplitKind::Replicated ? p.tp
+                         : is_kv(t.name)               ? p.kv_replication
+                                                       : 1;
+    for (size_t e = 0; e < owners.size(); ++e)
+      ASSERT_EQ(owners[e], expected) << t.name << " element " << e << " at tp " << p.tp;
+    if (is_kv(t.name)) kv_bytes += TensorReader::block_bytes(t, {0, t.rows()}, {0, t.cols()});
+  }
+  for (const RankPlan& rp : p.ranks) {
+    uint64_t w = 0;
+    for (const TensorSlice& s : rp.slices) w += s.bytes;
+    EXPECT_EQ(rp.weight_bytes, w);
+    sum += rp.weight_bytes;
+  }
+  const uint64_t tp = static_cast<uint64_t>(p.tp), rep = static_cast<uint64_t>(p.kv_replication);
+  EXPECT_EQ(sum,
+            p.total_weight_bytes + (tp - 1) * p.replicated_weight_bytes + (rep - 1) * kv_bytes);
+}
+
+void expect_heads_mapping(const ModelConfig& c, const Plan& p) {
+  const int64_t group = c.n_heads / c.n_kv_heads;  // query heads per kv head
+  int64_t next_head = 0;
+  for (const RankPlan& rp : p.ranks) {
+    EXPECT_EQ(rp.heads.begin, next_head);
+    EXPECT_EQ(rp.heads.size(), c.n_heads / p.tp);
+    next_head = rp.heads.end;
+    // Every query head of the rank reads a kv head the rank owns.
+    for (int64_t h = rp.heads.begin; h < rp.heads.end; ++h) {
+      EXPECT_GE(h / group, rp.kv_heads.begin) << "rank " << rp.rank << " head " << h;
+      EXPECT_LT(h / group, rp.kv_heads.end) << "rank " << rp.rank << " head " << h;
+    }
+    EXPECT_EQ(rp.kv_cache_bytes, 2ull *
+                                     static_cast<uint64_t>(c.n_layers * c.context_length *
+                                                           rp.kv_heads.size() * c.head_dim) *
+                                     4);
+  }
+  EXPECT_EQ(next_head, c.n_heads);
+}
+
+TEST(Plan, Stories260KSplitsAtValidTp) {
+  const auto bin = test::stories_dir() / "stories260K.bin";
+  if (!std::filesystem::exists(bin)) GTEST_SKIP() << "missing " << bin;
+  const ModelFile m = open_model(bin);
+  EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2, 4, 8}));
+  for (int tp : {1, 2, 4, 8}) {
+    SCOPED_TRACE(tp);
+    const Plan p = make_plan(m, tp);
+    EXPECT_EQ(p.kv_replication, tp == 8 ? 2 : 1);
+    expect_exact_cover(m, p);
+    expect_heads_mapping(m.config, p);
+  }
+  const Plan p8 = make_plan(m, 8);
+  EXPECT_EQ(p8.ranks[5].kv_heads, (Range{2, 3}));
+  EXPECT_EQ(p8.ranks[5].heads, (Range{5, 6}));
+  // 172 FFN columns over 8 ranks: 22,22,22,22,21,21,21,21.
+  std::vector<int64_t> widths;
+  for (const RankPlan& rp : p8.ranks) widths.push_back(rp.ffn.size());
+  EXPECT_EQ(widths, (std::vector<int64_t>{22, 22, 22, 22, 21, 21, 21, 21}));
+}
+
+TEST(Plan, Stories260KTp3IsRefusedWithEveryReason) {
+  const auto bin = test::stories_dir() / "stories260K.bin";
+  if (!std::filesystem::exists(bin)) GTEST_SKIP() << "missing " << bin;
+  const ModelFile m = open_model(bin);
+  try {
+    make_plan(m, 3);
+    FAIL() << "tp 3 accepted";
+  } catch (const PlanError& e) {
+    EXPECT_STREQ(e.what(),
+                 "tp 3 cannot split this model: 8 attention heads are not divisible by 3; 4 kv "
+                 "heads are not divisible by 3 and 3 is not a multiple of 4; valid tp: 1, 2, 4, 8");
+  }
+}
+
+TEST(Plan, HeadsOnlyViolationMessage) {
+  Shape s;
+  s.kv = 1;  // MQA: every tp is a multiple of 1, only the query heads are at fault
+  const ModelFile m = make_model(s);
+  try {
+    make_plan(m, 3);
+    FAIL() << "tp 3 accepted";
+  } catch (const PlanError& e) {
+    EXPECT_STREQ(e.what(),
+                 "tp 3 cannot split this model: 8 attention heads are not divisible by 3; valid "
+                 "tp: 1, 2, 4, 8");
+  }
+}
+
+TEST(Plan, TpOutOfRange) {
+  const ModelFile m = make_model({});
+  for (int tp : {0, -1, 65}) {
+    EXPECT_THROW(make_plan(m, tp), PlanError) << tp;
+    ASSERT_EQ(plan_violations(m, tp, {}).size(), 1u);
+    EXPECT_EQ(plan_violations(m, tp, {})[0], "tp must be between 1 and 64");
+  }
+}
+
+TEST(Plan, GqaMhaTiedBiasesCoverExactly) {
+  std::vector<Shape> shapes(4);
+  shapes[1].kv = 8;                         // MHA
+  shapes[2].kv = 1, shapes[2].tied = true;  // MQA, tied embeddings
+  shapes[3].bias = true, shapes[3].kv = 2;  // Qwen2-style biases
+  for (const Shape& s : shapes) {
+    const ModelFile m = make_model(s);
+    for (int tp : valid_tp_values(m)) {
+      SCOPED_TRACE(testing::Message() << "kv " << s.kv << " tp " << tp);
+      const Plan p = make_plan(m, tp);
+      EXPECT_EQ(p.kv_replication, tp > s.kv ? tp / s.kv : 1);
+      expect_exact_cover(m, p);
+      expect_heads_mapping(m.config, p);
+    }
+  }
+}
+
+TEST(Plan, BiasSplitsItsElementsLikeItsWeight) {
+  Shape s;
+  s.bias = true;
+  const ModelFile m = make_model(s);
+  const Plan p = make_plan(m, 4);
+  const TensorSlice& b = p.ranks[1].slice("blk.0.attn_q.bias");
+  EXPECT_EQ(b.kind, SplitKind::Column);
+  EXPECT_EQ(b.rows, (Range{0, 1}));
+  EXPECT_EQ(b.cols, (Range{16, 32}));
+  EXPECT_EQ(p.ranks[1].slice("blk.0.attn_k.bias").cols, (Range{8, 16}));
+  EXPECT_EQ(p.ranks[1].slice("blk.0.attn_q.weight").rows, (Range{16, 32}));
+  EXPECT_EQ(p.ranks[1].slice("blk.0.attn_output.weight").cols, (Range{16, 32}));
+  EXPECT_EQ(p.ranks[1].slice("blk.0.attn_output.weight").kind, SplitKind::Row);
+  EXPECT_EQ(p.ranks[1].slice("blk.0.ffn_down.weight").kind, SplitKind::Row);
+  EXPECT_EQ(p.ranks[1].slice("output.weight").kind, SplitKind::Vocab);
+  EXPECT_EQ(p.ranks[1].slice("output_norm.weight").kind, SplitKind::Replicated);
+  EXPECT_EQ(p.ranks[1].slice("rope_freqs.weight").kind, SplitKind::Replicated);
+  EXPECT_THROW(p.ranks[1].slice("no.such.tensor"), Error);
+}
+
+TEST(Plan, QuantizedDownSplitsAtBlocks) {
+  Shape s;
+  s.dim = 256, s.ffn = 320, s.dt = DType::Q8_0, s.down_dt = DType::Q4_0;  // 10 blocks of 32
+  const ModelFile m = make_model(s);
+  const Plan p = make_plan(m, 4);  // 10 blocks over 4 ranks: 3,3,2,2
+  std::vector<int64_t> widths;
+  for (const RankPlan& rp : p.ranks) widths.push_back(rp.ffn.size());
+  EXPECT_EQ(widths, (std::vector<int64_t>{96, 96, 64, 64}));
+  expect_exact_cover(m, p);
+  // 8 heads x 32 dims: attn_output's 32 input columns per head are one block.
+  expect_exact_cover(m, make_plan(m, 8));
+}
+
+TEST(Plan, QuantizedBlockBoundariesThatCannotBeMet) {
+  Shape s;  // head_dim 8: 8 heads / 8 ranks = 8 columns of Wo, a quarter block
+  s.dt = DType::Q8_0;
+  s.ffn = 192;
+  const ModelFile m = make_model(s);
+  const std::vector<std::string> v = plan_violations(m, 8, {});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0],
+            "attn_output is Q8_0 (blocks of 32) but a rank's 1 heads x 8 dims = 8 input columns "
+            "are not a whole number of blocks");
+  EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2}));
+  // FFN 192 = 6 blocks: fewer blocks than 8 ranks when ffn_down is quantized.
+  Shape d = s;
+  d.dt = DType::F32, d.down_dt = DType::Q4_0, d.ffn = 192;
+  const std::vector<std::string> dv = plan_violations(make_model(d), 8, {});
+  ASSERT_EQ(dv.size(), 1u);
+  EXPECT_EQ(dv[0], "the FFN width 192 has 6 blocks of 32 (quantized ffn_down), fewer than 8 ranks");
+}
+
+TEST(Plan, EmptyFfnOrVocabRangeIsRefused) {
+  Shape s;
+  s.ffn = 4, s.vocab = 2, s.heads = 8, s.kv = 8;
+  const std::vector<std::string> v = plan_violations(make_model(s), 8, {});
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0], "the FFN width 4 leaves some of 8 ranks empty");
+  EXPECT_EQ(v[1], "the vocabulary of 2 leaves some of 8 ranks empty");
+}
+
+TEST(Plan, LimitsDevicesMemoryCores) {
+  const ModelFile m = make_model({});
+  try {
+    make_plan(m, 4, PlanLimits{0, 1, 0});
+    FAIL();
+  } catch (const PlanError& e) {
+    EXPECT_STREQ(e.what(),
+                 "tp 4 cannot split this model: tp 4 needs 4 devices but 1 is available; use "
+                 "--tp 1; valid tp: 1, 2, 4, 8");
+  }
+  EXPECT_EQ(plan_violations(m, 8, PlanLimits{0, 6, 0}).at(0),
+            "tp 8 needs 8 devices but 6 are available; use --tp 4");
+  const Plan p2 = make_plan(m, 2);
+  const uint64_t need = p2.ranks[0].weight_bytes + p2.ranks[0].kv_cache_bytes;
+  EXPECT_NO_THROW(make_plan(m, 2, PlanLimits{0, 0, need}));
+  const auto v = plan_violations(m, 2, PlanLimits{0, 0, need - 1});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].find(std::to_string(need) + " bytes"), std::string::npos) << v[0];
+  EXPECT_NE(v[0].find("use a larger --tp"), std::string::npos) << v[0];
+  const Plan many = make_plan(m, 8, PlanLimits{2, 0, 0});
+  ASSERT_EQ(many.warnings.size(), 1u);
+  EXPECT_NE(many.warnings[0].find("8 CPU ranks on 2 cores"), std::string::npos);
+  EXPECT_TRUE(make_plan(m, 2, PlanLimits{2, 0, 0}).warnings.empty());
+}
+
+TEST(Plan, EmbeddingDecision) {
+  Shape small;  // 512 x 64 f32 table in a tiny model: a large share, split it
+  const Plan split = make_plan(make_model(small), 2);
+  EXPECT_TRUE(split.embedding_vocab_parallel);
+  EXPECT_EQ(split.ranks[1].slice("token_embd.weight").kind, SplitKind::Vocab);
+  EXPECT_EQ(split.ranks[1].slice("token_embd.weight").rows, (Range{256, 512}));
+  EXPECT_NE(split.embedding_reason.find("vocab-parallel"), std::string::npos);
+  Shape big;  // a tiny table beside wide layers: replicate, save the all-reduce
+  big.vocab = 32, big.dim = 512, big.ffn = 4096, big.layers = 4, big.tied = true;
+  const ModelFile m = make_model(big);
+  const Plan rep = make_plan(m, 4);
+  EXPECT_FALSE(rep.embedding_vocab_parallel);
+  EXPECT_NE(rep.embedding_reason.find("replicated"), std::string::npos) << rep.embedding_reason;
+  EXPECT_EQ(rep.ranks[3].slice("token_embd.weight").kind, SplitKind::Replicated);
+  EXPECT_EQ(rep.ranks[3].vocab, (Range{24, 32}));  // the tied LM head still splits
+  expect_exact_cover(m, rep);
+}
+
+}  // namespace
+}  // namespace tplm
