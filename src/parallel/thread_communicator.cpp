@@ -48,7 +48,7 @@ void ThreadCommunicator::account(uint64_t bytes, double seconds) {
 
 void ThreadCommunicator::all_reduce_sum(float* data, size_t count) {
   const int n = world_size();
-  if (n == 1) return;
+  if (n == 1 || count == 0) return;  // every rank passes the same count
   const auto t0 = Clock::now();
   publish(data);
   meet("all_reduce_sum");
@@ -63,8 +63,9 @@ void ThreadCommunicator::all_reduce_sum(float* data, size_t count) {
   for (int q = 0; q < n; ++q) {
     if (q == rank_) continue;
     const Range c = split_range(static_cast<int64_t>(count), q, n);
-    std::memcpy(data + c.begin, src[static_cast<size_t>(q)] + c.begin,
-                static_cast<size_t>(c.size()) * sizeof(float));
+    if (c.size() > 0)
+      std::memcpy(data + c.begin, src[static_cast<size_t>(q)] + c.begin,
+                  static_cast<size_t>(c.size()) * sizeof(float));
   }
   meet("all_reduce_sum");  // peers may still be reading our chunk until here
   const uint64_t mine_bytes = static_cast<uint64_t>(mine.size()) * sizeof(float);
@@ -79,7 +80,7 @@ void ThreadCommunicator::all_gather(const float* send, std::span<const size_t> c
     throw CommError(
         fmt::format("all_gather: {} counts given for a world of {} ranks", counts.size(), n));
   if (n == 1) {
-    if (send != recv) std::memmove(recv, send, counts[0] * sizeof(float));
+    if (send != recv && counts[0] > 0) std::memmove(recv, send, counts[0] * sizeof(float));
     return;
   }
   const auto t0 = Clock::now();
@@ -89,7 +90,7 @@ void ThreadCommunicator::all_gather(const float* send, std::span<const size_t> c
   for (int q = 0; q < n; ++q) {
     const size_t c = counts[static_cast<size_t>(q)];
     const float* src = static_cast<const float*>(buffer_of(q));
-    if (src != recv + offset) std::memmove(recv + offset, src, c * sizeof(float));
+    if (c > 0 && src != recv + offset) std::memmove(recv + offset, src, c * sizeof(float));
     offset += c;
   }
   meet("all_gather");
@@ -101,7 +102,7 @@ void ThreadCommunicator::broadcast(void* data, size_t bytes, int root) {
   const int n = world_size();
   if (root < 0 || root >= n)
     throw CommError(fmt::format("broadcast: root {} is not a rank of a world of {}", root, n));
-  if (n == 1) return;
+  if (n == 1 || bytes == 0) return;
   const auto t0 = Clock::now();
   if (rank_ == root) publish(data);
   meet("broadcast");

@@ -174,6 +174,23 @@ TEST(ThreadCommunicator, CountsBytesAndTime) {
   EXPECT_THROW(make_thread_communicators(0, 1.0), Error);
 }
 
+TEST(ThreadCommunicator, EmptyCallsAndBadArguments) {
+  expect_no_errors(run_world(4, 10.0, [&](Communicator& c, int r) {
+    c.all_reduce_sum(nullptr, 0);
+    const std::vector<size_t> counts = {0, 0, 0, 0};
+    c.all_gather(nullptr, counts, nullptr);
+    c.broadcast(nullptr, 0, 2);
+    float x = static_cast<float>(r);
+    c.all_reduce_sum(&x, 1);
+    EXPECT_EQ(x, 6.0f);
+  }));
+  auto comms = make_thread_communicators(2, 1.0);
+  float x = 0;
+  const std::vector<size_t> three = {1, 1, 1};
+  EXPECT_THROW(comms[0]->all_gather(&x, three, &x), CommError);
+  EXPECT_THROW(comms[0]->broadcast(&x, 4, 2), CommError);
+}
+
 TEST(ThreadCommunicator, AbortEndsEveryWaitingRank) {
   for (int n : {2, 8}) {
     auto comms = make_thread_communicators(n, 60.0);
