@@ -78,7 +78,8 @@ TEST_P(Golden, EmptyPromptTokens) {
   check_tokens(stories(), GetParam(), test::read_golden("empty_prompt_200"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Tp, Golden, ::testing::Values(1), ::testing::PrintToStringParamName());
+INSTANTIATE_TEST_SUITE_P(Tp, Golden, ::testing::Values(1, 2, 4, 8),
+                         ::testing::PrintToStringParamName());
 
 }  // namespace
 }  // namespace tplm

@@ -39,33 +39,9 @@ double relative_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return ref == 0 ? diff : diff / ref;
 }
 
-// tp = 1 without the planner: every tensor whole on the one rank. It checks
-// the loader and forward pass independently of make_plan.
-Plan whole_model_plan(const ModelFile& model) {
-  const ModelConfig& c = model.config;
-  Plan plan;
-  RankPlan rp;
-  rp.heads = {0, c.n_heads};
-  rp.kv_heads = {0, c.n_kv_heads};
-  rp.ffn = {0, c.ffn_dim};
-  rp.vocab = {0, c.vocab_size};
-  for (const TensorInfo& t : model.tensors) {
-    TensorSlice s;
-    s.name = t.name;
-    s.rows = {0, t.rows()};
-    s.cols = {0, t.cols()};
-    s.bytes = t.nbytes;
-    rp.weight_bytes += t.nbytes;
-    rp.slices.push_back(s);
-  }
-  plan.total_weight_bytes = rp.weight_bytes;
-  plan.ranks.push_back(rp);
-  return plan;
-}
-
 std::vector<RankOutput> run_on_ranks(const ModelFile& model, int tp, const RankJob& job,
                                      int64_t max_context) {
-  Plan plan = tp == 1 ? whole_model_plan(model) : make_plan(model, tp);
+  Plan plan = make_plan(model, tp);
   std::vector<RankOutput> out(static_cast<size_t>(tp));
   launch_ranks({tp, 60.0}, [&](Communicator& comm) {
     RankModel rm = make_rank_model(model, plan, comm, {1, max_context, false});

@@ -26,8 +26,6 @@ Golden read_golden(const std::string& name);
 // max|a - b| / max|b|
 double relative_diff(const std::vector<float>& a, const std::vector<float>& b);
 
-Plan whole_model_plan(const ModelFile& model);
-
 // Runs fn on every rank of a tp world (rank 0's return value is kept).
 struct RankOutput {
   std::vector<float> logits;  // what the test asked for

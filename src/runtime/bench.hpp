@@ -1,0 +1,34 @@
+#pragma once
+// `tplm bench`: load the model over tp ranks, then time one prefill of
+// prompt_tokens positions and gen_tokens decode steps (greedy, no stop token).
+#include <cstdint>
+#include <vector>
+
+#include "runtime/session.hpp"
+
+namespace tplm {
+
+struct BenchOptions {
+  std::string model;
+  int tp = 1;
+  int threads = 0;
+  int64_t prompt_tokens = 128;
+  int64_t gen_tokens = 64;
+  bool show_progress = true;
+};
+
+struct BenchReport {
+  int tp = 1;
+  int threads_per_rank = 1;
+  int64_t prompt_tokens = 0;
+  int64_t decode_steps = 0;
+  double load_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
+  double comm_seconds_rank0 = 0;  // rank 0's time inside collectives (prefill + decode)
+  uint64_t comm_bytes_rank0 = 0;
+  std::vector<RankReport> ranks;
+  bool is_rank0 = true;
+};
+
+BenchReport run_bench(const BenchOptions& options);
+
+}  // namespace tplm

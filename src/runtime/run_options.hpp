@@ -1,0 +1,26 @@
+#pragma once
+// What `tplm run` and `tplm bench` ask of the engine.
+#include <cstdint>
+#include <string>
+
+#include "runtime/sampler.hpp"
+
+namespace tplm {
+
+struct RunOptions {
+  std::string model;      // file or folder
+  std::string tokenizer;  // "" = the model's own (GGUF vocab, HF folder) or none
+  std::string prompt;
+  int64_t max_new_tokens = 256;
+  SamplerOptions sampling;
+  int tp = 1;
+  int threads = 0;          // kernel threads per rank; 0 = cores / ranks (at least 1)
+  int64_t max_context = 0;  // KV cache positions; 0 = the model's context length
+  double timeout_seconds = 300.0;
+  bool show_progress = true;
+};
+
+// cores / ranks, at least 1 (threads > 0 is kept as given).
+int threads_per_rank(int threads, int ranks);
+
+}  // namespace tplm
