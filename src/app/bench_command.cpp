@@ -1,12 +1,58 @@
+// tplm bench: prefill and decode speed of a model split over --tp ranks, and
+// each rank's weight memory.
+#include <cstdio>
+#include <memory>
+
 #include "app/cli.hpp"
-#include "format/error.hpp"
+#include "runtime/bench.hpp"
 
 namespace tplm {
 
-// Placeholder until this command lands.
+namespace {
+
+double per_second(double n, double s) {
+  return s > 0 ? n / s : 0.0;
+}
+
+void print_bench(const BenchReport& r) {
+  std::printf("tp %d, %d threads per rank, load %.2f s\n", r.tp, r.threads_per_rank,
+              r.load_seconds);
+  std::printf("prefill: %lld tokens in %.3f s = %.1f tokens/s\n",
+              static_cast<long long>(r.prompt_tokens), r.prefill_seconds,
+              per_second(static_cast<double>(r.prompt_tokens), r.prefill_seconds));
+  std::printf("decode:  %lld tokens in %.3f s = %.1f tokens/s\n",
+              static_cast<long long>(r.decode_steps), r.decode_seconds,
+              per_second(static_cast<double>(r.decode_steps), r.decode_seconds));
+  if (r.tp > 1)
+    std::printf("rank 0 in collectives: %.3f s, %.2f MiB sent\n", r.comm_seconds_rank0,
+                static_cast<double>(r.comm_bytes_rank0) / 1048576.0);
+  for (size_t i = 0; i < r.ranks.size(); ++i) {
+    if (r.ranks[i].weight_bytes == 0) continue;
+    std::printf("rank %zu: weights %.2f MiB (plan %.2f MiB), KV cache %.2f MiB\n", i,
+                static_cast<double>(r.ranks[i].weight_bytes) / 1048576.0,
+                static_cast<double>(r.ranks[i].plan_weight_bytes) / 1048576.0,
+                static_cast<double>(r.ranks[i].kv_cache_bytes) / 1048576.0);
+  }
+}
+
+}  // namespace
+
 CommandAction add_bench_command(CLI::App& app) {
-  app.add_subcommand("bench", "(not built yet)");
-  return [] () -> int { throw Error("tplm bench is not built yet"); };
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench",
+                                     "measure prefill and decode tokens/s with "
+                                     "the model split over --tp ranks");
+  cmd->add_option("-m,--model", opt->model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
+      ->required();
+  cmd->add_option("--tp", opt->tp, "tensor-parallel ranks")->capture_default_str();
+  cmd->add_option("--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
+  cmd->add_option("--prompt-tokens", opt->prompt_tokens, "prefill length")->capture_default_str();
+  cmd->add_option("--gen-tokens", opt->gen_tokens, "decode steps")->capture_default_str();
+  return [opt]() -> int {
+    BenchReport r = run_bench(*opt);
+    if (r.is_rank0) print_bench(r);
+    return 0;
+  };
 }
 
 }  // namespace tplm

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <mutex>
-#include <thread>
 
 #include "format/error.hpp"
 #include "format/model_file.hpp"
@@ -13,12 +12,6 @@
 #include "runtime/rank_model.hpp"
 
 namespace tplm {
-
-int threads_per_rank(int threads, int ranks) {
-  if (threads > 0) return threads;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, ranks));
-}
 
 namespace {
 
