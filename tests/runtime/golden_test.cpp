@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <span>
 
 #include "format/model_file.hpp"
@@ -18,6 +20,13 @@ constexpr int32_t kBos = 1;
 
 ModelFile stories() {
   return open_model(test::stories_dir() / "stories260K.bin");
+}
+
+// The same model converted by tools/ (GGUF; Hugging Face with rotate-half Q/K rows).
+std::optional<ModelFile> converted(const char* name) {
+  const auto path = test::fixtures_dir() / name;
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  return open_model(path);
 }
 
 // Logits of the first 16 positions, from one prefill call (all_logits) and from
@@ -77,6 +86,24 @@ TEST_P(Golden, OnceUponTokens) {
 TEST_P(Golden, EmptyPromptTokens) {
   check_tokens(stories(), GetParam(), test::read_golden("empty_prompt_200"));
 }
+
+class GoldenConverted : public ::testing::TestWithParam<std::tuple<const char*, int>> {};
+
+TEST_P(GoldenConverted, TokensAndLogits) {
+  auto [name, tp] = GetParam();
+  auto model = converted(name);
+  if (!model)
+    GTEST_SKIP() << (test::fixtures_dir() / name)
+                 << " is absent (made by tools/make_test_fixtures.py)";
+  for (const char* g : {"once_upon_64", "empty_prompt_200"}) {
+    check_logits(*model, tp, test::read_golden(g));
+    check_tokens(*model, tp, test::read_golden(g));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Converted, GoldenConverted,
+                         ::testing::Combine(::testing::Values("stories260K.gguf", "stories260K-hf"),
+                                            ::testing::Values(1, 2, 4, 8)));
 
 INSTANTIATE_TEST_SUITE_P(Tp, Golden, ::testing::Values(1, 2, 4, 8),
                          ::testing::PrintToStringParamName());
