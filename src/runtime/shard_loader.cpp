@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "backend/cpu/dequant.hpp"
+#include "format/rope_layout.hpp"
 #include "format/tensor_read.hpp"
 
 namespace tplm {
@@ -38,23 +39,6 @@ std::vector<float> to_f32(const TensorInfo& t, const std::vector<uint8_t>& raw, 
   return out;
 }
 
-// Rotate-half rows (pair i = rows i, i + hd/2 of a head) to interleaved
-// (pair i = rows 2i, 2i + 1): interleaved row 2i + j = rotate-half row j*hd/2 + i.
-// The same permutation as format/rope_layout.hpp's rotate_half_to_interleaved,
-// kept here until that one is built.
-void rotate_half_rows_to_interleaved(uint8_t* data, int64_t n_heads, int64_t hd,
-                                     uint64_t row_bytes) {
-  std::vector<uint8_t> head(static_cast<size_t>(hd) * row_bytes);
-  for (int64_t h = 0; h < n_heads; ++h) {
-    uint8_t* base = data + static_cast<uint64_t>(h * hd) * row_bytes;
-    std::memcpy(head.data(), base, head.size());
-    for (int64_t i = 0; i < hd / 2; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(base + static_cast<uint64_t>(2 * i + j) * row_bytes,
-                    head.data() + static_cast<uint64_t>(j * hd / 2 + i) * row_bytes, row_bytes);
-  }
-}
-
 struct Loaded {
   const void* data = nullptr;
   WeightView view;
@@ -74,7 +58,7 @@ class Loader {
       const int64_t rows = vector ? s.cols.size() : s.rows.size();
       const uint64_t row_bytes =
           vector ? dtype_bytes(t.dtype, 1) : raw.size() / static_cast<size_t>(rows);
-      rotate_half_rows_to_interleaved(raw.data(), rows / hd, hd, row_bytes);
+      rotate_half_to_interleaved(raw.data(), rows / hd, hd, row_bytes);
     }
     Loaded out;
     if (vector) {
