@@ -26,4 +26,10 @@ bool mpi_available();
 // naming the rank and the cause. Throws Error when built without MPI.
 std::unique_ptr<Communicator> make_mpi_communicator(double timeout_seconds);
 
+// Ends every process of the MPI world at once (MPI_Abort on MPI_COMM_WORLD)
+// with exit status code; without MPI (or before MPI was initialized) ends
+// this process only. The contract on CommError under mpirun: print the
+// error's one message on stderr, then call this, so no rank is left waiting.
+[[noreturn]] void mpi_abort_world(int code);
+
 }  // namespace tplm

@@ -1,0 +1,171 @@
+#include "parallel/mpi/mpi_communicator.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "parallel/process_world.hpp"
+
+namespace tplm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// MPI counts are int: large buffers go in pieces of at most this many elements.
+constexpr size_t kMaxChunk = size_t{1} << 30;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+std::string mpi_error_string(int rc) {
+  char buf[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, buf, &len);
+  return std::string(buf, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+void ensure_mpi_initialized() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (initialized) return;
+  int provided = 0;
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    throw CommError("MPI_Init_thread failed: is this process started by mpirun?");
+  std::atexit(finalize_at_exit);
+}
+
+MpiCommunicator::MpiCommunicator(double timeout_seconds) : timeout_(timeout_seconds) {
+  check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+  // Errors come back as codes (then CommError) instead of aborting inside MPI.
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (comm_ != MPI_COMM_NULL && !finalized) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::check(int rc, const char* what) const {
+  if (rc != MPI_SUCCESS)
+    throw CommError(fmt::format("rank {}: {} failed: {}", rank_, what, mpi_error_string(rc)));
+}
+
+void MpiCommunicator::wait(MPI_Request& req, const char* what) {
+  const auto t0 = Clock::now();
+  for (unsigned spin = 0;; ++spin) {
+    int done = 0;
+    check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+    if (done) break;
+    // Reading the clock costs ~20 ns; once per 256 tests is plenty.
+    if ((spin & 255u) == 255u && timeout_ > 0 && seconds_since(t0) > timeout_)
+      throw CommError(fmt::format(
+          "rank {}: the {} did not complete within {:g} s: a peer died or the link is down", rank_,
+          what, timeout_));
+  }
+  seconds_ += seconds_since(t0);
+}
+
+void MpiCommunicator::all_reduce_sum(float* data, size_t count) {
+  if (size_ == 1 || count == 0) return;
+  for (size_t off = 0; off < count; off += kMaxChunk) {
+    const int n = static_cast<int>(std::min(kMaxChunk, count - off));
+    MPI_Request req;
+    check(MPI_Iallreduce(MPI_IN_PLACE, data + off, n, MPI_FLOAT, MPI_SUM, comm_, &req),
+          "all-reduce");
+    wait(req, "all-reduce");
+  }
+  bytes_sent_ +=
+      2 * (static_cast<uint64_t>(size_) - 1) * count * sizeof(float) / static_cast<uint64_t>(size_);
+}
+
+void MpiCommunicator::all_gather(const float* send, std::span<const size_t> counts, float* recv) {
+  if (counts.size() != static_cast<size_t>(size_))
+    throw CommError(fmt::format("rank {}: all_gather got {} counts for a world of {} ranks", rank_,
+                                counts.size(), size_));
+  std::vector<int> icounts(counts.size()), displs(counts.size());
+  size_t total = 0;
+  for (size_t r = 0; r < counts.size(); ++r) {
+    if (counts[r] > INT_MAX || total > INT_MAX)
+      throw CommError(
+          fmt::format("rank {}: all_gather of {} elements is too large for MPI's int "
+                      "counts; split the gather",
+                      rank_, counts[r]));
+    icounts[r] = static_cast<int>(counts[r]);
+    displs[r] = static_cast<int>(total);
+    total += counts[r];
+  }
+  const size_t mine = counts[static_cast<size_t>(rank_)];
+  if (size_ == 1) {
+    if (mine != 0 && send != recv) std::copy(send, send + mine, recv);
+    return;
+  }
+  MPI_Request req;
+  // MPI wants a non-null send buffer even for a zero count on some builds.
+  static float empty = 0.0f;
+  const float* sbuf = (mine == 0 || send == nullptr) ? &empty : send;
+  check(MPI_Iallgatherv(sbuf, icounts[static_cast<size_t>(rank_)], MPI_FLOAT, recv, icounts.data(),
+                        displs.data(), MPI_FLOAT, comm_, &req),
+        "all-gather");
+  wait(req, "all-gather");
+  bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * mine * sizeof(float);
+}
+
+void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {
+  if (root < 0 || root >= size_)
+    throw CommError(
+        fmt::format("rank {}: broadcast from root {} in a world of {} ranks", rank_, root, size_));
+  if (size_ == 1 || bytes == 0) return;
+  auto* p = static_cast<unsigned char*>(data);
+  for (size_t off = 0; off < bytes; off += kMaxChunk) {
+    const int n = static_cast<int>(std::min(kMaxChunk, bytes - off));
+    MPI_Request req;
+    check(MPI_Ibcast(p + off, n, MPI_BYTE, root, comm_, &req), "broadcast");
+    wait(req, "broadcast");
+  }
+  if (rank_ == root) bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * bytes;
+}
+
+void MpiCommunicator::barrier() {
+  if (size_ == 1) return;
+  MPI_Request req;
+  check(MPI_Ibarrier(comm_, &req), "barrier");
+  wait(req, "barrier");
+}
+
+bool mpi_available() {
+  return true;
+}
+
+std::unique_ptr<Communicator> make_mpi_communicator(double timeout_seconds) {
+  ensure_mpi_initialized();
+  return std::make_unique<MpiCommunicator>(timeout_seconds);
+}
+
+void mpi_abort_world(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+}  // namespace tplm
