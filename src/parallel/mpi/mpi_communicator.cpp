@@ -14,13 +14,11 @@
 namespace tplm {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // MPI counts are int: large buffers go in pieces of at most this many elements.
 constexpr size_t kMaxChunk = size_t{1} << 30;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void finalize_at_exit() {
@@ -67,8 +65,7 @@ void MpiCommunicator::check(int rc, const char* what) const {
     throw CommError(fmt::format("rank {}: {} failed: {}", rank_, what, mpi_error_string(rc)));
 }
 
-void MpiCommunicator::wait(MPI_Request& req, const char* what) {
-  const auto t0 = Clock::now();
+void MpiCommunicator::wait(MPI_Request& req, const char* what, Clock::time_point t0) {
   for (unsigned spin = 0;; ++spin) {
     int done = 0;
     check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
@@ -87,9 +84,10 @@ void MpiCommunicator::all_reduce_sum(float* data, size_t count) {
   for (size_t off = 0; off < count; off += kMaxChunk) {
     const int n = static_cast<int>(std::min(kMaxChunk, count - off));
     MPI_Request req;
+    const auto t0 = Clock::now();
     check(MPI_Iallreduce(MPI_IN_PLACE, data + off, n, MPI_FLOAT, MPI_SUM, comm_, &req),
           "all-reduce");
-    wait(req, "all-reduce");
+    wait(req, "all-reduce", t0);
   }
   bytes_sent_ +=
       2 * (static_cast<uint64_t>(size_) - 1) * count * sizeof(float) / static_cast<uint64_t>(size_);
@@ -120,10 +118,11 @@ void MpiCommunicator::all_gather(const float* send, std::span<const size_t> coun
   // MPI wants a non-null send buffer even for a zero count on some builds.
   static float empty = 0.0f;
   const float* sbuf = (mine == 0 || send == nullptr) ? &empty : send;
+  const auto t0 = Clock::now();
   check(MPI_Iallgatherv(sbuf, icounts[static_cast<size_t>(rank_)], MPI_FLOAT, recv, icounts.data(),
                         displs.data(), MPI_FLOAT, comm_, &req),
         "all-gather");
-  wait(req, "all-gather");
+  wait(req, "all-gather", t0);
   bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * mine * sizeof(float);
 }
 
@@ -136,8 +135,9 @@ void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {
   for (size_t off = 0; off < bytes; off += kMaxChunk) {
     const int n = static_cast<int>(std::min(kMaxChunk, bytes - off));
     MPI_Request req;
+    const auto t0 = Clock::now();
     check(MPI_Ibcast(p + off, n, MPI_BYTE, root, comm_, &req), "broadcast");
-    wait(req, "broadcast");
+    wait(req, "broadcast", t0);
   }
   if (rank_ == root) bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * bytes;
 }
@@ -145,8 +145,9 @@ void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {
 void MpiCommunicator::barrier() {
   if (size_ == 1) return;
   MPI_Request req;
+  const auto t0 = Clock::now();
   check(MPI_Ibarrier(comm_, &req), "barrier");
-  wait(req, "barrier");
+  wait(req, "barrier", t0);
 }
 
 bool mpi_available() {

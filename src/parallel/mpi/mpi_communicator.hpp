@@ -19,6 +19,7 @@
 //   broadcast (N-1) * bytes at the root, 0 elsewhere.
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 
@@ -44,8 +45,10 @@ class MpiCommunicator : public Communicator {
   double seconds_in_collectives() const override { return seconds_; }
 
  private:
-  // Starts nothing; waits for req (polling) or throws CommError after the timeout.
-  void wait(MPI_Request& req, const char* what);
+  using Clock = std::chrono::steady_clock;
+  // Waits for req by polling, or throws CommError once timeout_ has passed
+  // since t0 (when the collective was started). Adds the time to seconds_.
+  void wait(MPI_Request& req, const char* what, Clock::time_point t0);
   void check(int rc, const char* what) const;
 
   MPI_Comm comm_ = MPI_COMM_NULL;
