@@ -39,6 +39,7 @@ BenchReport run_bench(const BenchOptions& o) {
   const int world = launch_world_size(o.tp);
   const Plan plan = make_plan(model, world);
   BenchReport rep;
+  rep.is_rank0 = launch_rank() == 0;
   rep.tp = world;
   rep.threads_per_rank = threads_per_rank(o.threads, world);
   rep.prompt_tokens = o.prompt_tokens;

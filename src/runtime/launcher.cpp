@@ -1,5 +1,6 @@
 #include "runtime/launcher.hpp"
 
+#include <cstdio>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -7,13 +8,20 @@
 #include <vector>
 
 #include "format/error.hpp"
+#include "parallel/process_world.hpp"
 #include "parallel/thread_communicator.hpp"
 #include "runtime/solo_communicator.hpp"
 
 namespace tplm {
 
 int launch_world_size(int tp) {
+  if (auto w = detect_mpi_launch()) return w->size;
   return tp;
+}
+
+int launch_rank() {
+  if (auto w = detect_mpi_launch()) return w->rank;
+  return 0;
 }
 
 namespace {
@@ -49,11 +57,32 @@ void launch_threads(const LaunchOptions& options, const RankFunction& fn) {
   if (first_comm) std::rethrow_exception(first_comm);
 }
 
+// One MPI process = one rank. A rank that fails ends the whole MPI world at
+// once (the peers would otherwise wait in a collective until the timeout).
+void launch_mpi(const ProcessWorld& w, const LaunchOptions& options, const RankFunction& fn) {
+  if (options.tp != 1 && options.tp != w.size)
+    throw Error("started by mpirun with " + std::to_string(w.size) + " processes but --tp " +
+                std::to_string(options.tp) + "; pass --tp " + std::to_string(w.size) +
+                " or leave --tp out");
+  auto comm = make_mpi_communicator(options.timeout_seconds);
+  try {
+    fn(*comm);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tplm: error: rank %d: %s\n", w.rank, e.what());
+    std::fflush(stderr);
+    mpi_abort_world(1);
+  }
+}
+
 }  // namespace
 
 void launch_ranks(const LaunchOptions& options, const RankFunction& fn) {
   if (options.tp < 1 || options.tp > 64)
     throw Error("--tp " + std::to_string(options.tp) + " is out of range; use 1 to 64");
+  if (auto w = detect_mpi_launch()) {
+    launch_mpi(*w, options, fn);
+    return;
+  }
   if (options.tp == 1) {
     SoloCommunicator comm;
     fn(comm);

@@ -23,5 +23,7 @@ void launch_ranks(const LaunchOptions& options, const RankFunction& fn);
 
 // The rank count of this launch: mpirun's world size when started by it, else tp.
 int launch_world_size(int tp);
+// This process's rank: mpirun's rank, else 0 (threads: rank 0 is the caller's thread).
+int launch_rank();
 
 }  // namespace tplm

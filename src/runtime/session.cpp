@@ -41,6 +41,7 @@ RunReport run_model(const RunOptions& options,
   const ModelFile model = open_checked(options.model);
   const int world = launch_world_size(options.tp);
   RunReport report;
+  report.is_rank0 = launch_rank() == 0;
   report.threads_per_rank = threads_per_rank(options.threads, world);
   report.plan = make_plan(model, world);
   auto tokenizer = load_tokenizer(model, options.tokenizer);
