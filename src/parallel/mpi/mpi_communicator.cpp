@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "parallel/process_world.hpp"
@@ -70,6 +71,10 @@ void MpiCommunicator::wait(MPI_Request& req, const char* what, Clock::time_point
     int done = 0;
     check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
     if (done) break;
+    // More ranks than cores (oversubscribed, or namespace "hosts" on one
+    // machine): a spinning rank would hold the core its peer needs for a whole
+    // scheduler slice. After a short spin, give the core away on every miss.
+    if (spin >= 64) std::this_thread::yield();
     // Reading the clock costs ~20 ns; once per 256 tests is plenty.
     if ((spin & 255u) == 255u && timeout_ > 0 && seconds_since(t0) > timeout_)
       throw CommError(fmt::format(
