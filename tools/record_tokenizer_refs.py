@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Records reference token ids for tests/model/test_tokenizer_refs.cpp.
+
+Encodes a fixed list of strings with the Python `sentencepiece` package on
+shared/models/stories260K/tok512.model and writes tests/data/tokenizers/tok512_refs.json.
+The C++ tests compare tplm's llama2.c-style BPE (tok512.bin) and libsentencepiece
+(tok512.model) against these ids.
+
+The llama2.c BPE is not SentencePiece: it merges by piece score without
+SentencePiece's normalizer, so a few strings legitimately encode differently.
+Those are recorded with "llama2c_differs": true, the llama2.c ids (from a
+straight Python port of run.c `encode` below) and the reason.
+
+Usage: tools/record_tokenizer_refs.py [--model tok512.model] [--bin tok512.bin] [--out FILE]
+"""
+import argparse
+import json
+import struct
+import sys
+from pathlib import Path
+
+import sentencepiece
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "models" / "stories260K"
+
+STRINGS = [
+    "",
+    "Once upon a time",
+    "Hello, world!",
+    "The quick brown fox jumps over the lazy dog.",
+    "a",
+    " ",
+    "Lily",
+    "Tom and Lily went to the park. They saw a big, red ball.",
+    "\"Yes,\" she said; 'no?' (maybe) [ok] {x} <y> a-b_c/d\\e",
+    "0123456789 3.14 1,000,000 42%",
+    "line one\nline two\n\nline four",
+    "tab\tseparated\tvalues",
+    "two  spaces   three    four",
+    "  leading spaces",
+    "trailing spaces  ",
+    "caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00fcber",
+    "\u00c5ngstr\u00f6m \u00f1and\u00fa",
+    "\u4f60\u597d\uff0c\u4e16\u754c",
+    "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8",
+    "emoji \U0001F600 and \U0001F680!",
+    "\u0417\u0434\u0440\u0430\u0432\u0441\u0442\u0432\u0443\u0439",
+    "ALL CAPS SHOUTING",
+    "mIxEd CaSe",
+    "She said, \"I'm sorry, Lily. I didn't know what to do.\"",
+    "\x01\x7f control bytes",
+]
+
+
+def read_llama2c(path):
+    data = Path(path).read_bytes()
+    pos = 4
+    vocab, scores = [], []
+    while pos < len(data):
+        score, n = struct.unpack_from("<fi", data, pos)
+        pos += 8
+        vocab.append(data[pos:pos + n])
+        scores.append(score)
+        pos += n
+    return vocab, scores
+
+
+def llama2c_encode(vocab, scores, text):
+    """run.c `encode` (karpathy/llama2.c), without BOS/EOS."""
+    index = {}
+    for i, p in enumerate(vocab):
+        index.setdefault(p, i)
+    if not text:
+        return []
+    ids = [index[b" "]]
+    raw = text.encode("utf-8")
+    i = 0
+    while i < len(raw):
+        n = 1
+        while i + n < len(raw) and n < 4 and (raw[i + n] & 0xC0) == 0x80:
+            n += 1
+        cp = raw[i:i + n]
+        if cp in index:
+            ids.append(index[cp])
+        else:
+            ids.extend(b + 3 for b in cp)
+        i += n
+    while True:
+        best, at = -1e10, -1
+        for k in range(len(ids) - 1):
+            m = index.get(vocab[ids[k]] + vocab[ids[k + 1]])
+            if m is not None and scores[m] > best:
+                best, at = scores[m], k
+        if at < 0:
+            return ids
+        ids[at:at + 2] = [index[vocab[ids[at]] + vocab[ids[at + 1]]]]
+
+
+def why_differs(text):
+    if "  " in text or text.startswith(" ") or text.endswith(" "):
+        return "SentencePiece's normalizer collapses/strips extra whitespace; llama2.c keeps every space"
+    if "\t" in text or "\n" in text:
+        return "SentencePiece normalizes whitespace characters; llama2.c encodes them verbatim"
+    return "SentencePiece segments by unigram/BPE lattice over normalized text; llama2.c merges greedily by score"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(SHARED / "tok512.model"))
+    ap.add_argument("--bin", default=str(SHARED / "tok512.bin"))
+    ap.add_argument("--out", default=str(ROOT / "tests" / "data" / "tokenizers" / "tok512_refs.json"))
+    args = ap.parse_args()
+    sp = sentencepiece.SentencePieceProcessor(model_file=args.model)
+    vocab, scores = read_llama2c(args.bin)
+    cases = []
+    for text in STRINGS:
+        ids = sp.encode(text)
+        case = {"text": text, "ids": ids, "pieces": sp.encode(text, out_type=str)}
+        ours = llama2c_encode(vocab, scores, text)
+        if ours != ids:
+            case["llama2c_differs"] = True
+            case["llama2c_ids"] = ours
+            case["why"] = why_differs(text)
+        cases.append(case)
+        print(f"{text!r}: {len(ids)} ids{' (llama2.c differs)' if ours != ids else ''}", file=sys.stderr)
+    out = {
+        "made_by": "tools/record_tokenizer_refs.py",
+        "how": (f"Python sentencepiece {sentencepiece.__version__} SentencePieceProcessor.encode(text) "
+                f"on {Path(args.model).name} (no BOS/EOS); llama2c_ids from a Python port of "
+                f"llama2.c run.c encode on {Path(args.bin).name}, only where they differ"),
+        "model": Path(args.model).name,
+        "cases": cases,
+    }
+    Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {args.out}: {len(cases)} strings", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
