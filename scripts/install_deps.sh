@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates python3 python3-pip
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
-  libopenblas-dev libsentencepiece-dev
+  libopenblas-dev libsentencepiece-dev libpcre2-dev
   libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev iproute2 procps
 )
