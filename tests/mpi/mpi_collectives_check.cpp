@@ -11,6 +11,7 @@
 //   --die-rank R       rank R kills itself with SIGKILL after the first check
 //   --stall-rank R     rank R stops calling collectives (a peer that never arrives)
 //   --bench-bytes B    also time an all-reduce of B bytes (rank 0 prints µs/call)
+//   --loop-seconds S   then keep all-reducing 4 KB for S seconds (a link can be cut meanwhile)
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ struct Options {
   int die_rank = -1;
   int stall_rank = -1;
   size_t bench_bytes = 0;
+  double loop_seconds = 0;
 };
 
 Options parse(int argc, char** argv) {
@@ -46,6 +48,8 @@ Options parse(int argc, char** argv) {
       o.die_rank = std::atoi(v);
     else if (k == "--stall-rank")
       o.stall_rank = std::atoi(v);
+    else if (k == "--loop-seconds")
+      o.loop_seconds = std::atof(v);
     else if (k == "--bench-bytes")
       o.bench_bytes = std::strtoull(v, nullptr, 10);
     else {
@@ -154,6 +158,18 @@ int run(const Options& o) {
   float tally[2] = {static_cast<float>(t.passed), static_cast<float>(t.failed)};
   comm->all_reduce_sum(tally, 2);
   if (o.bench_bytes > 0) bench(*comm, o.bench_bytes);
+  if (o.loop_seconds > 0) {
+    // Rank 0 decides when to stop, so every rank makes the same number of calls.
+    std::vector<float> v(1024, 1.0f);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (float stop = 0; stop == 0.0f;) {
+      comm->all_reduce_sum(v.data(), v.size());
+      stop =
+          me == 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >
+                         o.loop_seconds;
+      comm->broadcast(&stop, sizeof stop, 0);
+    }
+  }
   if (me == 0)
     std::printf(
         "mpi_collectives_check: %d ranks: %d passed, %d failed (bytes_sent by rank 0: %llu, "

@@ -76,12 +76,16 @@ netns_up() {
 # daemon would bind its first rank to core 0, so all ranks would share one
 # core and every exchange would wait a scheduler time slice (~8 ms per 4 KB
 # all-reduce instead of ~60 us; see docs/multi-host.md).
+# Keepalive 2 s + 3 x 1 s: a daemon behind a cut link is declared lost in ~5 s
+# (default 300 s), so mpirun and the cut-off daemon end instead of waiting.
 netns_mpirun() {
   timeout "${NETNS_MPIRUN_TIMEOUT:-120}" ip netns exec tplm-h0 unshare --uts sh -c 'hostname tplm-h0; exec "$@"' sh \
     mpirun --hostfile "$NETNS_HOSTFILE" -np "$NETNS_K" \
     --mca plm_rsh_agent "$NETNS_LIB_DIR/netns_rsh.sh" \
     --mca btl tcp,self --mca btl_tcp_if_include "$NETNS_SUBNET" \
-    --mca oob_tcp_if_include "$NETNS_SUBNET" --bind-to none "$@"
+    --mca oob_tcp_if_include "$NETNS_SUBNET" --bind-to none \
+    --mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 \
+    --mca oob_tcp_keepalive_probes 3 "$@"
 }
 
 netns_link_down() { ip -n tplm-sw link set "tplm-p$1" down; }
