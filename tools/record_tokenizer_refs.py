@@ -11,6 +11,12 @@ SentencePiece's normalizer, so a few strings legitimately encode differently.
 Those are recorded with "llama2c_differs": true, the llama2.c ids (from a
 straight Python port of run.c `encode` below) and the reason.
 
+Second part: trains two tiny byte-level BPE tokenizers with the Python
+`tokenizers` package (GPT-2 style ByteLevel pre-tokenizer, and a Llama-3 style
+Split regex + ByteLevel) on a fixed corpus, saves their tokenizer.json under
+tests/data/tokenizers/bytelevel_{gpt2,llama3}/ and the ids of the same strings
+in tests/data/tokenizers/bytelevel_refs.json.
+
 Usage: tools/record_tokenizer_refs.py [--model tok512.model] [--bin tok512.bin] [--out FILE]
 """
 import argparse
@@ -105,6 +111,52 @@ def why_differs(text):
     return "SentencePiece segments by unigram/BPE lattice over normalized text; llama2.c merges greedily by score"
 
 
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+                r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def corpus():
+    golden = ROOT.parent / "shared" / "golden" / "stories260K"
+    texts = [json.loads(p.read_text())["text"] for p in sorted(golden.glob("*.json"))]
+    return texts + STRINGS * 3 + ["It's 2024; they'll say we've done 1234 things.\n\n"] * 5
+
+
+def record_byte_level(out_dir):
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    import tokenizers
+    cases = {}
+    for name in ("gpt2", "llama3"):
+        tok = Tokenizer(models.BPE())
+        if name == "gpt2":
+            tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        else:
+            tok.pre_tokenizer = pre_tokenizers.Sequence([
+                pre_tokenizers.Split(Regex(LLAMA3_REGEX), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
+        tok.train_from_iterator(corpus(), trainer)
+        folder = out_dir / f"bytelevel_{name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tok.save(str(folder / "tokenizer.json"))
+        strings = STRINGS + ["a<|endoftext|>b", "<|endoftext|>"]
+        cases[name] = [{"text": t, "ids": tok.encode(t).ids} for t in strings]
+        for c in cases[name]:
+            assert tok.decode(c["ids"], skip_special_tokens=True) == c["text"].replace("<|endoftext|>", "")
+        print(f"bytelevel_{name}: {tok.get_vocab_size()} tokens, {len(strings)} strings", file=sys.stderr)
+    refs = {
+        "made_by": "tools/record_tokenizer_refs.py",
+        "how": (f"Python tokenizers {tokenizers.__version__}: BPE trained (vocab 400, special "
+                f"<|endoftext|>) on the golden stories260K texts and the test strings; ids from "
+                f"Tokenizer.encode(text).ids (no BOS). gpt2: ByteLevel(use_regex=True); llama3: "
+                f"Split(Llama 3 regex, isolated) then ByteLevel(use_regex=False)"),
+        "tokenizers": cases,
+    }
+    (out_dir / "bytelevel_refs.json").write_text(json.dumps(refs, indent=1, ensure_ascii=False) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(SHARED / "tok512.model"))
@@ -134,6 +186,7 @@ def main():
     }
     Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}: {len(cases)} strings", file=sys.stderr)
+    record_byte_level(Path(args.out).parent)
 
 
 if __name__ == "__main__":

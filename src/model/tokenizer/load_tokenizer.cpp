@@ -5,6 +5,8 @@
 #include "format/error.hpp"
 #include "format/llama2c_tokenizer.hpp"
 #include "format/model_file.hpp"
+#include "model/tokenizer/byte_level_bpe.hpp"
+#include "model/tokenizer/hf_tokenizer_json.hpp"
 #include "model/tokenizer/sentencepiece_bpe.hpp"
 #include "model/tokenizer/sentencepiece_model.hpp"
 #include "model/tokenizer/tokenizer.hpp"
@@ -13,21 +15,19 @@ namespace tplm {
 
 namespace {
 
-std::unique_ptr<Tokenizer> from_vocab(const VocabSpec& vocab, const std::string& source) {
+std::unique_ptr<Tokenizer> from_vocab(const VocabSpec& vocab) {
   if (vocab.kind == VocabKind::SentencePieceBpe) return std::make_unique<SentencePieceBpe>(vocab);
-  throw FormatError(source,
-                    "byte-level BPE vocabularies (GGUF \"gpt2\": Llama 3, Qwen2) are not "
-                    "supported yet; pass --tokenizer FILE with a tokenizer.model or .bin");
+  return std::make_unique<ByteLevelBpe>(vocab, byte_level_pattern(vocab.pre));
 }
 
 std::unique_ptr<Tokenizer> from_file(const std::filesystem::path& file, int64_t vocab_size) {
   const std::string ext = file.extension().string();
-  if (ext == ".bin") return from_vocab(read_llama2c_tokenizer(file, vocab_size), file.string());
+  if (ext == ".bin") return from_vocab(read_llama2c_tokenizer(file, vocab_size));
   if (ext == ".model") return std::make_unique<SentencePieceModel>(file);
-  if (ext == ".json")
-    throw FormatError(file.string(),
-                      "tokenizer.json (byte-level BPE) is not supported yet; pass "
-                      "--tokenizer with a tokenizer.model or llama2.c .bin");
+  if (ext == ".json") {
+    HfTokenizerJson hf = read_hf_tokenizer_json(file);
+    return std::make_unique<ByteLevelBpe>(std::move(hf.vocab), hf.pattern);
+  }
   throw FormatError(file.string(),
                     "unknown tokenizer file type; expected a llama2.c .bin, a "
                     "SentencePiece tokenizer.model or a tokenizer.json");
@@ -45,7 +45,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelFile& model,
     t = from_file(tokenizer_file, model_vocab);
   } else if (model.vocab) {
     source = model.path;
-    t = from_vocab(*model.vocab, model.path);
+    t = from_vocab(*model.vocab);
   } else if (!model.tokenizer_path.empty()) {
     source = model.tokenizer_path;
     t = from_file(model.tokenizer_path, model_vocab);

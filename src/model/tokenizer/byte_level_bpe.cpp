@@ -1,0 +1,195 @@
+#include "model/tokenizer/byte_level_bpe.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <fmt/format.h>
+#include <pcre2.h>
+
+#include <array>
+#include <climits>
+
+#include "format/error.hpp"
+
+namespace tplm {
+
+namespace {
+
+// GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the
+// other 68 bytes map to U+0100.. in byte order, so every byte is a visible char.
+const std::array<std::string, 256>& byte_to_text() {
+  static const std::array<std::string, 256> table = [] {
+    std::array<std::string, 256> t;
+    int next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+      const int cp = printable ? b : next++;
+      std::string s;
+      if (cp < 0x80) {
+        s += static_cast<char>(cp);
+      } else {
+        s += static_cast<char>(0xC0 | (cp >> 6));
+        s += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+      t[static_cast<size_t>(b)] = s;
+    }
+    return t;
+  }();
+  return table;
+}
+
+// The inverse map; pieces with chars outside the alphabet keep their bytes.
+std::string text_to_bytes(const std::string& piece) {
+  static const std::unordered_map<std::string, char> inverse = [] {
+    std::unordered_map<std::string, char> m;
+    for (int b = 0; b < 256; ++b)
+      m.emplace(byte_to_text()[static_cast<size_t>(b)], static_cast<char>(b));
+    return m;
+  }();
+  std::string out;
+  for (size_t i = 0; i < piece.size();) {
+    const size_t n = (static_cast<unsigned char>(piece[i]) & 0xE0) == 0xC0 ? 2 : 1;
+    auto it = inverse.find(piece.substr(i, n));
+    if (it != inverse.end()) {
+      out += it->second;
+      i += n;
+    } else {
+      out += piece[i++];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string byte_level_pattern(std::string_view pre) {
+  // llama.cpp's llm_tokenizer_bpe table; these match tokenizers' Split regexes.
+  if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe")
+    return R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  if (pre == "qwen2")
+    return R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  return R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+}
+
+struct ByteLevelBpe::Regex {
+  pcre2_code* code = nullptr;
+  ~Regex() { pcre2_code_free(code); }
+};
+
+ByteLevelBpe::ByteLevelBpe(VocabSpec vocab, const std::string& pattern)
+    : vocab_(std::move(vocab)), regex_(std::make_unique<Regex>()) {
+  int err = 0;
+  PCRE2_SIZE at = 0;
+  regex_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                               PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &at, nullptr);
+  if (!regex_->code) {
+    std::array<PCRE2_UCHAR, 256> msg{};
+    pcre2_get_error_message(err, msg.data(), msg.size());
+    throw Error(fmt::format("bad pre-tokenizer regex at {}: {}", at,
+                            reinterpret_cast<const char*>(msg.data())));
+  }
+  const size_t n = vocab_.tokens.size();
+  decoded_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    index_.emplace(vocab_.tokens[i], static_cast<int32_t>(i));
+    const int32_t type = i < vocab_.token_types.size() ? vocab_.token_types[i] : kNormal;
+    if (type == kControl || type == kUserDefined) specials_.push_back(static_cast<int32_t>(i));
+    decoded_[i] = type == kControl       ? ""
+                  : type == kUserDefined ? vocab_.tokens[i]
+                                         : text_to_bytes(vocab_.tokens[i]);
+  }
+  for (size_t r = 0; r < vocab_.merges.size(); ++r) {
+    if (vocab_.merges[r].find(' ') == std::string::npos)
+      throw Error(fmt::format("merge {} \"{}\" is not \"left right\"", r, vocab_.merges[r]));
+    ranks_.emplace(vocab_.merges[r], static_cast<int32_t>(r));
+  }
+}
+
+ByteLevelBpe::~ByteLevelBpe() = default;
+
+std::vector<int32_t> ByteLevelBpe::encode(std::string_view text, bool add_bos) const {
+  std::vector<int32_t> ids;
+  if (add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
+  // Special tokens are matched verbatim first (leftmost, then longest); the
+  // text between them goes through the regex and BPE.
+  size_t start = 0;
+  for (size_t i = 0; i < text.size();) {
+    int32_t hit = -1;
+    for (int32_t id : specials_) {
+      const std::string& s = vocab_.tokens[static_cast<size_t>(id)];
+      if (!s.empty() && text.substr(i, s.size()) == s &&
+          (hit < 0 || s.size() > vocab_.tokens[static_cast<size_t>(hit)].size()))
+        hit = id;
+    }
+    if (hit < 0) {
+      ++i;
+      continue;
+    }
+    encode_text(text.substr(start, i - start), ids);
+    ids.push_back(hit);
+    i += vocab_.tokens[static_cast<size_t>(hit)].size();
+    start = i;
+  }
+  encode_text(text.substr(start), ids);
+  return ids;
+}
+
+void ByteLevelBpe::encode_text(std::string_view text, std::vector<int32_t>& ids) const {
+  pcre2_match_data* md = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
+                               pos, 0, md, nullptr);
+    if (rc < 0) break;  // no more matches (PCRE2_ERROR_NOMATCH)
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    // Bytes no pattern matched (invalid UTF-8) are a chunk of their own.
+    if (ov[0] > pos) encode_chunk(text.substr(pos, ov[0] - pos), ids);
+    if (ov[1] == ov[0]) {  // an empty match: step one byte to make progress
+      pos = ov[0] + 1;
+      encode_chunk(text.substr(ov[0], 1), ids);
+      continue;
+    }
+    encode_chunk(text.substr(ov[0], ov[1] - ov[0]), ids);
+    pos = ov[1];
+  }
+  if (pos < text.size()) encode_chunk(text.substr(pos), ids);
+  pcre2_match_data_free(md);
+}
+
+void ByteLevelBpe::encode_chunk(std::string_view chunk, std::vector<int32_t>& ids) const {
+  std::vector<std::string> parts;
+  for (char c : chunk) parts.push_back(byte_to_text()[static_cast<unsigned char>(c)]);
+  // Merge the adjacent pair with the lowest rank until none is listed.
+  while (parts.size() > 1) {
+    int32_t best = INT32_MAX;
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      auto it = ranks_.find(parts[i] + " " + parts[i + 1]);
+      if (it != ranks_.end() && it->second < best) {
+        best = it->second;
+        at = i;
+      }
+    }
+    if (best == INT32_MAX) break;
+    parts[at] += parts[at + 1];
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(at) + 1);
+  }
+  for (const std::string& p : parts) {
+    auto it = index_.find(p);
+    if (it != index_.end()) {
+      ids.push_back(it->second);
+    } else if (vocab_.unk_id >= 0) {
+      ids.push_back(vocab_.unk_id);
+    } else {
+      throw Error(
+          fmt::format("byte-level vocabulary has no token for \"{}\" and no unknown token", p));
+    }
+  }
+}
+
+std::string ByteLevelBpe::decode_piece(int32_t /*prev*/, int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= decoded_.size())
+    throw Error(
+        fmt::format("token id {} is outside the vocabulary (size {})", id, decoded_.size()));
+  return decoded_[static_cast<size_t>(id)];
+}
+
+}  // namespace tplm
