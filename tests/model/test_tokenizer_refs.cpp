@@ -10,6 +10,7 @@
 
 #include "format/error.hpp"
 #include "format/llama2c_tokenizer.hpp"
+#include "format/model_file.hpp"
 #include "model/tokenizer/sentencepiece_bpe.hpp"
 #include "model/tokenizer/sentencepiece_model.hpp"
 #include "support/test_paths.hpp"
@@ -78,6 +79,53 @@ TEST(TokenizerRefs, LibSentencePieceMatchesPython) {
     ++n;
   }
   EXPECT_EQ(n, 25);
+}
+
+// A Llama 2 style tokenizer.json ("▁" spaces, byte_fallback) written from
+// tok512.bin: without a tokenizer.model beside it, tplm runs greedy BPE over
+// the JSON vocabulary with scores -id, which must give llama2.c's ids; with
+// one, load_tokenizer uses libsentencepiece.
+TEST(TokenizerRefs, SentencePieceStyleJson) {
+  const fs::path bin = test::stories_dir() / "tok512.bin";
+  const fs::path model = test::stories_dir() / "tok512.model";
+  if (!fs::exists(bin) || !fs::exists(model)) GTEST_SKIP() << "missing " << bin << " or " << model;
+  VocabSpec v = read_llama2c_tokenizer(bin, 512);
+  nlohmann::json vocab = nlohmann::json::object();
+  const std::vector<std::string> names = {"<unk>", "<s>", "</s>"};
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    std::string p = i < 3 ? names[i] : v.tokens[i];
+    for (size_t at; (at = p.find(' ')) != std::string::npos;) p.replace(at, 1, "\xE2\x96\x81");
+    vocab[p] = i;
+  }
+  nlohmann::json added = nlohmann::json::array();
+  for (int i = 0; i < 3; ++i)
+    added.push_back({{"id", i}, {"content", names[i]}, {"special", true}});
+  const nlohmann::json j = {{"model",
+                             {{"type", "BPE"},
+                              {"byte_fallback", true},
+                              {"vocab", vocab},
+                              {"merges", nlohmann::json::array()}}},
+                            {"added_tokens", added}};
+  const fs::path dir = test::make_temp_dir("tok2_spjson");
+  std::ofstream(dir / "tokenizer.json") << j.dump();
+  ModelFile m;
+  m.path = dir.string();
+  m.config.vocab_size = 512;
+  m.tokenizer_path = (dir / "tokenizer.json").string();
+  auto t = load_tokenizer(m, "");
+  EXPECT_EQ(t->kind(), "sentencepiece-bpe");
+  EXPECT_EQ(t->bos_id(), 1);
+  EXPECT_EQ(t->eos_id(), 2);
+  const auto refs_json = refs();
+  for (const auto& c : refs_json.at("cases")) {
+    const auto text = c.at("text").get<std::string>();
+    const auto want = c.at(c.value("llama2c_differs", false) ? "llama2c_ids" : "ids");
+    EXPECT_EQ(t->encode(text, true), with_bos(want.get<std::vector<int32_t>>())) << text;
+    EXPECT_EQ(t->decode(t->encode(text, true)), text);
+  }
+  fs::copy_file(model, dir / "tokenizer.model");
+  EXPECT_EQ(load_tokenizer(m, "")->kind(), "sentencepiece");
+  fs::remove_all(dir);
 }
 
 TEST(TokenizerRefs, BadSentencePieceModelIsAFormatError) {

@@ -55,6 +55,38 @@ void read_config(const std::filesystem::path& file, HfTokenizerJson& out,
   }
 }
 
+// Llama 2 / Mistral style tokenizer.json: SentencePiece BPE written out as
+// HF BPE ("▁" for spaces, "<0xNN>" byte fallback), not GPT-2's byte alphabet.
+bool is_sentencepiece_style(const json& j) {
+  const json& model = j.at("model");
+  if (model.value("byte_fallback", false)) return true;
+  const std::string all = j.value("pre_tokenizer", json()).dump() +
+                          j.value("normalizer", json()).dump() + j.value("decoder", json()).dump();
+  return all.find("Metaspace") != std::string::npos ||
+         all.find("ByteFallback") != std::string::npos ||
+         all.find("\xE2\x96\x81") != std::string::npos;  // "▁" (dump keeps UTF-8)
+}
+
+// SentencePiece BPE models number their pieces in merge order and score
+// piece i as -i, so -id gives llama2.c's greedy merge the same priorities.
+void to_sentencepiece(VocabSpec& v, const std::unordered_map<std::string, int32_t>& ids) {
+  v.kind = VocabKind::SentencePieceBpe;
+  v.scores.assign(v.tokens.size(), 0.0f);
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if (v.token_types[i] == kNormal) v.scores[i] = -static_cast<float>(i);
+    const std::string& p = v.tokens[i];
+    if (p.size() == 6 && p.starts_with("<0x") && p.back() == '>') v.token_types[i] = kByte;
+  }
+  auto id_of = [&](const char* name) {
+    auto it = ids.find(name);
+    return it == ids.end() ? -1 : it->second;
+  };
+  if (v.unk_id < 0) v.unk_id = id_of("<unk>");
+  if (v.bos_id < 0) v.bos_id = id_of("<s>");
+  if (v.eos_id < 0) v.eos_id = id_of("</s>");
+  v.merges.clear();
+}
+
 }  // namespace
 
 HfTokenizerJson read_hf_tokenizer_json(const std::filesystem::path& file) {
@@ -94,9 +126,13 @@ HfTokenizerJson read_hf_tokenizer_json(const std::filesystem::path& file) {
     else
       throw FormatError(file.string(), fmt::format("bad merge entry {}", m.dump()));
   }
+  read_config(file, out, ids);
+  if (is_sentencepiece_style(j)) {
+    to_sentencepiece(v, ids);
+    return out;
+  }
   out.pattern = split_regex(j.value("pre_tokenizer", json()));
   if (out.pattern.empty()) out.pattern = byte_level_pattern("");
-  read_config(file, out, ids);
   return out;
 }
 

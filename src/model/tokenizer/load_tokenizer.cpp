@@ -26,7 +26,13 @@ std::unique_ptr<Tokenizer> from_file(const std::filesystem::path& file, int64_t 
   if (ext == ".model") return std::make_unique<SentencePieceModel>(file);
   if (ext == ".json") {
     HfTokenizerJson hf = read_hf_tokenizer_json(file);
-    return std::make_unique<ByteLevelBpe>(std::move(hf.vocab), hf.pattern);
+    if (hf.vocab.kind == VocabKind::ByteLevelBpe)
+      return std::make_unique<ByteLevelBpe>(std::move(hf.vocab), hf.pattern);
+    // SentencePiece-style JSON: the tokenizer.model beside it is exact
+    // (normalizer included); without one, greedy BPE over the JSON vocabulary.
+    const auto model = file.parent_path() / "tokenizer.model";
+    if (std::filesystem::exists(model)) return std::make_unique<SentencePieceModel>(model);
+    return std::make_unique<SentencePieceBpe>(std::move(hf.vocab));
   }
   throw FormatError(file.string(),
                     "unknown tokenizer file type; expected a llama2.c .bin, a "
