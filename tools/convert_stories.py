@@ -37,9 +37,9 @@ def convert(src: str, out: str) -> list[dict]:
     fl.write_hf(hf_path, c, w, "F32", tok_model)
     fl.progress(f"convert_stories: wrote {gguf_path} and {hf_path}/")
     return [
-        {"name": "stories260K.gguf", "path": gguf_path, "format": "gguf", "dtype": "F32",
+        {"name": "stories260K.gguf", "path": gguf_path, "format": "gguf", "dtype": "F32", "shards": 1,
          "config": c.to_json(), "tokenizer": None, "qk_layout": "interleaved"},
-        {"name": "stories260K-hf", "path": hf_path, "format": "hf", "dtype": "F32",
+        {"name": "stories260K-hf", "path": hf_path, "format": "hf", "dtype": "F32", "shards": 1,
          "config": c.to_json(), "tokenizer": os.path.join(hf_path, "tokenizer.model"),
          "qk_layout": "rotate_half"},
     ]
