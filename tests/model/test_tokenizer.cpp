@@ -2,8 +2,10 @@
 // reference runner's outputs, and Utf8Stream.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "format/error.hpp"
 #include "format/llama2c_tokenizer.hpp"
@@ -80,6 +82,74 @@ TEST(SentencePieceBpe, DecodesGoldenGenerations) {
     ++checked;
   }
   if (checked == 0) GTEST_SKIP() << "no golden generations in " << test::golden_dir();
+}
+
+TEST(SentencePieceBpe, LongTextIsFastAndRoundTrips) {
+  NEED_TOK512(t);
+  std::string text;
+  while (text.size() < 300000) text += "Once upon a time, there was a little girl named Lily. \n";
+  const auto start = std::chrono::steady_clock::now();
+  const auto ids = t->encode(text, true);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(s, 5.0) << "encoding 300 kB took " << s << " s";
+  EXPECT_EQ(t->decode(ids), text);
+  // Periodic text encodes periodically: the first sentence's ids repeat.
+  const auto one = t->encode("Once upon a time, there was a little girl named Lily. \n", true);
+  EXPECT_TRUE(std::equal(one.begin(), one.end(), ids.begin()));
+}
+
+// run.c `encode`, literally (O(n^2) rescans), to check the heap-based merge.
+std::vector<int32_t> llama2c_encode(const VocabSpec& v, const std::string& text) {
+  auto lookup = [&](const std::string& s) {
+    for (size_t i = 0; i < v.tokens.size(); ++i)
+      if (v.tokens[i] == s) return static_cast<int32_t>(i);
+    return -1;
+  };
+  std::vector<int32_t> ids = {lookup(" ")};
+  for (size_t i = 0; i < text.size();) {
+    size_t n = 1;
+    while (i + n < text.size() && n < 4 && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80)
+      ++n;
+    const int32_t id = lookup(text.substr(i, n));
+    if (id >= 0) {
+      ids.push_back(id);
+    } else {
+      for (size_t k = 0; k < n; ++k) ids.push_back(static_cast<unsigned char>(text[i + k]) + 3);
+    }
+    i += n;
+  }
+  while (true) {
+    float best = -1e10f;
+    int32_t best_id = -1;
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < ids.size(); ++i) {
+      const int32_t id =
+          lookup(v.tokens[static_cast<size_t>(ids[i])] + v.tokens[static_cast<size_t>(ids[i + 1])]);
+      if (id != -1 && v.scores[static_cast<size_t>(id)] > best) {
+        best = v.scores[static_cast<size_t>(id)];
+        best_id = id;
+        at = i;
+      }
+    }
+    if (best_id == -1) return ids;
+    ids[at] = best_id;
+    ids.erase(ids.begin() + static_cast<long>(at) + 1);
+  }
+}
+
+TEST(SentencePieceBpe, MatchesLiteralRunCOnRandomText) {
+  if (!fs::exists(tok512_bin())) GTEST_SKIP() << "missing " << tok512_bin();
+  const VocabSpec v = read_llama2c_tokenizer(tok512_bin(), 512);
+  SentencePieceBpe t(v);
+  const std::vector<std::string> alphabet = {
+      "a", "e", "t", "h", "o", "n", " ", " ", "s", "l", ".", "\n", "L", "\xC3\xA9", "\xE4\xBD\xA0"};
+  std::mt19937 rng(42);
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string text;
+    const int len = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < len; ++i) text += alphabet[rng() % alphabet.size()];
+    ASSERT_EQ(t.encode(text, false), llama2c_encode(v, text)) << "text: " << text;
+  }
 }
 
 TEST(SentencePieceBpe, DecodeRules) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <queue>
 
 #include "format/error.hpp"
 
@@ -93,37 +94,60 @@ void SentencePieceBpe::push_code_point(std::string_view cp, std::vector<int32_t>
   }
 }
 
-// Greedy merging by score. best[i] holds the merged id and score of the pair
-// (ids[i], ids[i+1]); only the two pairs touching a merge are recomputed, so a
-// merge costs one scan instead of n hash look-ups.
+// llama2.c's greedy merging: repeatedly merge the adjacent pair with the
+// highest score, the leftmost on ties. llama2.c rescans all pairs per merge
+// (O(n^2)); here the symbols are a linked list and the candidate pairs a heap
+// ordered by (score desc, left position asc), with stale entries skipped when
+// popped. Same merges, O(n log n).
 void SentencePieceBpe::merge_pairs(std::vector<int32_t>& ids) const {
-  struct Pair {
+  struct Node {
     int32_t id;
+    int prev, next;  // -1 at the ends
+  };
+  struct Candidate {
     float score;
-  };
-  auto pair_of = [&](size_t i) {
-    const int32_t id = lookup(vocab_.tokens[static_cast<size_t>(ids[i])] +
-                              vocab_.tokens[static_cast<size_t>(ids[i + 1])]);
-    return Pair{id, id >= 0 ? vocab_.scores[static_cast<size_t>(id)] : 0.0f};
-  };
-  std::vector<Pair> best;
-  for (size_t i = 0; i + 1 < ids.size(); ++i) best.push_back(pair_of(i));
-  while (true) {
-    float best_score = -1e10f;  // llama2.c's floor: pairs scoring below it never merge
-    size_t at = best.size();
-    for (size_t i = 0; i < best.size(); ++i) {
-      if (best[i].id >= 0 && best[i].score > best_score) {
-        best_score = best[i].score;
-        at = i;
-      }
+    int left, right;
+    int32_t left_id, right_id, merged;
+    bool operator<(const Candidate& o) const {
+      return score < o.score || (score == o.score && left > o.left);
     }
-    if (at == best.size()) return;
-    ids[at] = best[at].id;
-    ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(at) + 1);
-    best.erase(best.begin() + static_cast<std::ptrdiff_t>(at));
-    if (at < best.size()) best[at] = pair_of(at);
-    if (at > 0) best[at - 1] = pair_of(at - 1);
+  };
+  const int n = static_cast<int>(ids.size());
+  std::vector<Node> nodes(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    nodes[static_cast<size_t>(i)] = {ids[static_cast<size_t>(i)], i - 1, i + 1 < n ? i + 1 : -1};
+  std::priority_queue<Candidate> heap;
+  auto offer = [&](int left) {
+    if (left < 0) return;
+    const int right = nodes[static_cast<size_t>(left)].next;
+    if (right < 0) return;
+    const int32_t l = nodes[static_cast<size_t>(left)].id, r = nodes[static_cast<size_t>(right)].id;
+    const int32_t id =
+        lookup(vocab_.tokens[static_cast<size_t>(l)] + vocab_.tokens[static_cast<size_t>(r)]);
+    if (id < 0) return;
+    const float score = vocab_.scores[static_cast<size_t>(id)];
+    if (score > -1e10f) heap.push({score, left, right, l, r, id});  // llama2.c's floor
+  };
+  for (int i = 0; i + 1 < n; ++i) offer(i);
+  std::vector<bool> dead(static_cast<size_t>(n), false);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    Node& left = nodes[static_cast<size_t>(c.left)];
+    if (dead[static_cast<size_t>(c.left)] || dead[static_cast<size_t>(c.right)] ||
+        left.next != c.right || left.id != c.left_id ||
+        nodes[static_cast<size_t>(c.right)].id != c.right_id)
+      continue;  // stale: one side was merged since
+    left.id = c.merged;
+    dead[static_cast<size_t>(c.right)] = true;
+    left.next = nodes[static_cast<size_t>(c.right)].next;
+    if (left.next >= 0) nodes[static_cast<size_t>(left.next)].prev = c.left;
+    offer(left.prev);
+    offer(c.left);
   }
+  ids.clear();
+  for (int i = n > 0 ? 0 : -1; i >= 0; i = nodes[static_cast<size_t>(i)].next)
+    ids.push_back(nodes[static_cast<size_t>(i)].id);
 }
 
 std::vector<int32_t> SentencePieceBpe::encode(std::string_view text, bool add_bos) const {
