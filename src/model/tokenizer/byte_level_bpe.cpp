@@ -6,6 +6,8 @@
 
 #include <array>
 #include <climits>
+#include <memory>
+#include <new>
 
 #include "format/error.hpp"
 
@@ -133,7 +135,11 @@ std::vector<int32_t> ByteLevelBpe::encode(std::string_view text, bool add_bos) c
 }
 
 void ByteLevelBpe::encode_text(std::string_view text, std::vector<int32_t>& ids) const {
-  pcre2_match_data* md = pcre2_match_data_create_from_pattern(regex_->code, nullptr);
+  // Owned so that an exception from encode_chunk does not leak it.
+  const std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match(
+      pcre2_match_data_create_from_pattern(regex_->code, nullptr), &pcre2_match_data_free);
+  pcre2_match_data* md = match.get();
+  if (!md) throw std::bad_alloc();
   size_t pos = 0;
   while (pos < text.size()) {
     const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
@@ -151,7 +157,6 @@ void ByteLevelBpe::encode_text(std::string_view text, std::vector<int32_t>& ids)
     pos = ov[1];
   }
   if (pos < text.size()) encode_chunk(text.substr(pos), ids);
-  pcre2_match_data_free(md);
 }
 
 void ByteLevelBpe::encode_chunk(std::string_view chunk, std::vector<int32_t>& ids) const {
