@@ -3,6 +3,7 @@
 // (tools/record_tokenizer_refs.py -> tests/data/tokenizers/bytelevel_*).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -83,6 +84,18 @@ TEST(ByteLevelBpe, LoadsTokenizerJsonByName) {
             refs().at("tokenizers").at("gpt2").at(1).at("ids").get<std::vector<int32_t>>());
   m.config.vocab_size = 300;
   EXPECT_THROW(load_tokenizer(m, ""), FormatError);
+}
+
+TEST(ByteLevelBpe, LongChunksAreFast) {
+  HfTokenizerJson hf = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json");
+  ByteLevelBpe t(hf.vocab, hf.pattern);
+  const std::string spaces(200000, ' ');
+  const std::string text = "Once upon a time," + spaces + "there was";
+  const auto start = std::chrono::steady_clock::now();
+  const auto ids = t.encode(text, false);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(s, 5.0) << "encoding 200k spaces took " << s << " s";
+  EXPECT_EQ(t.decode(ids), text);
 }
 
 TEST(ByteLevelBpe, BadInputsAreErrors) {

@@ -8,6 +8,7 @@
 #include <climits>
 #include <memory>
 #include <new>
+#include <queue>
 
 #include "format/error.hpp"
 
@@ -159,24 +160,57 @@ void ByteLevelBpe::encode_text(std::string_view text, std::vector<int32_t>& ids)
   if (pos < text.size()) encode_chunk(text.substr(pos), ids);
 }
 
+// Merges the adjacent pair with the lowest rank, leftmost on ties, until no
+// listed merge applies (what tokenizers' BPE does). The symbols are a linked
+// list and the candidates a heap with stale entries skipped, so a long chunk
+// (a run of 100k spaces) costs O(n log n), not O(n^2).
 void ByteLevelBpe::encode_chunk(std::string_view chunk, std::vector<int32_t>& ids) const {
-  std::vector<std::string> parts;
-  for (char c : chunk) parts.push_back(byte_to_text()[static_cast<unsigned char>(c)]);
-  // Merge the adjacent pair with the lowest rank until none is listed.
-  while (parts.size() > 1) {
-    int32_t best = INT32_MAX;
-    size_t at = 0;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      auto it = ranks_.find(parts[i] + " " + parts[i + 1]);
-      if (it != ranks_.end() && it->second < best) {
-        best = it->second;
-        at = i;
-      }
+  struct Node {
+    std::string text;
+    int prev, next;
+    int version;  // bumped by each merge, so older candidates are recognised as stale
+  };
+  struct Candidate {
+    int32_t rank;
+    int left, right, left_version, right_version;
+    bool operator<(const Candidate& o) const {  // std::priority_queue pops the largest
+      return rank > o.rank || (rank == o.rank && left > o.left);
     }
-    if (best == INT32_MAX) break;
-    parts[at] += parts[at + 1];
-    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(at) + 1);
+  };
+  const int n = static_cast<int>(chunk.size());
+  std::vector<Node> nodes;
+  nodes.reserve(chunk.size());
+  for (int i = 0; i < n; ++i)
+    nodes.push_back({byte_to_text()[static_cast<unsigned char>(chunk[static_cast<size_t>(i)])],
+                     i - 1, i + 1 < n ? i + 1 : -1, 0});
+  auto node = [&](int i) -> Node& { return nodes[static_cast<size_t>(i)]; };
+  std::priority_queue<Candidate> heap;
+  auto offer = [&](int left) {
+    if (left < 0 || node(left).next < 0) return;
+    const int right = node(left).next;
+    auto it = ranks_.find(node(left).text + " " + node(right).text);
+    if (it != ranks_.end())
+      heap.push({it->second, left, right, node(left).version, node(right).version});
+  };
+  for (int i = 0; i + 1 < n; ++i) offer(i);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    Node& left = node(c.left);
+    Node& right = node(c.right);
+    if (left.version != c.left_version || right.version != c.right_version ||
+        left.next != c.right || right.version < 0)
+      continue;  // stale: one side was merged since
+    left.text += right.text;
+    ++left.version;
+    right.version = -1;  // gone
+    left.next = right.next;
+    if (left.next >= 0) node(left.next).prev = c.left;
+    offer(left.prev);
+    offer(c.left);
   }
+  std::vector<std::string> parts;
+  for (int i = n > 0 ? 0 : -1; i >= 0; i = node(i).next) parts.push_back(std::move(node(i).text));
   for (const std::string& p : parts) {
     auto it = index_.find(p);
     if (it != index_.end()) {
