@@ -17,7 +17,8 @@ struct ModelFile;
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  virtual std::string_view kind() const = 0;  // "sentencepiece-bpe", "byte-level-bpe", "sentencepiece"
+  // "sentencepiece-bpe", "byte-level-bpe" or "sentencepiece" (libsentencepiece).
+  virtual std::string_view kind() const = 0;
   virtual int32_t vocab_size() const = 0;
   virtual int32_t bos_id() const = 0;  // -1 when the vocabulary has none
   virtual int32_t eos_id() const = 0;
