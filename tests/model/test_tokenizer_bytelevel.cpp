@@ -86,6 +86,18 @@ TEST(ByteLevelBpe, LoadsTokenizerJsonByName) {
   EXPECT_THROW(load_tokenizer(m, ""), FormatError);
 }
 
+TEST(ByteLevelBpe, BosOnlyWhenTheVocabularyWantsIt) {
+  VocabSpec v = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json").vocab;
+  v.bos_id = 0;
+  v.add_bos = false;  // Qwen2-style GGUF: add_bos_token false
+  const std::string pattern = byte_level_pattern("gpt2");
+  EXPECT_EQ(ByteLevelBpe(v, pattern).encode("a", true),
+            ByteLevelBpe(v, pattern).encode("a", false));
+  v.add_bos = true;  // Llama 3: <|begin_of_text|> first
+  EXPECT_EQ(ByteLevelBpe(v, pattern).encode("a", true).at(0), 0);
+  EXPECT_EQ(ByteLevelBpe(v, pattern).encode("a", true).size(), 2u);
+}
+
 TEST(ByteLevelBpe, LongChunksAreFast) {
   HfTokenizerJson hf = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json");
   ByteLevelBpe t(hf.vocab, hf.pattern);

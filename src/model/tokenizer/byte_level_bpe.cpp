@@ -110,7 +110,8 @@ ByteLevelBpe::~ByteLevelBpe() = default;
 
 std::vector<int32_t> ByteLevelBpe::encode(std::string_view text, bool add_bos) const {
   std::vector<int32_t> ids;
-  if (add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
+  // The vocabulary decides whether it has a BOS to add (GGUF add_bos_token: Qwen2 has none).
+  if (add_bos && vocab_.add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
   // Special tokens are matched verbatim first (leftmost, then longest); the
   // text between them goes through the regex and BPE.
   size_t start = 0;

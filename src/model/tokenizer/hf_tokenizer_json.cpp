@@ -35,7 +35,8 @@ std::string token_name(const json& cfg, const char* key) {
   return "";
 }
 
-void read_config(const std::filesystem::path& file, HfTokenizerJson& out,
+// Returns whether there was a tokenizer_config.json.
+bool read_config(const std::filesystem::path& file, HfTokenizerJson& out,
                  const std::unordered_map<std::string, int32_t>& ids) {
   const auto cfg_path = file.parent_path() / "tokenizer_config.json";
   auto id_of = [&](const std::string& name) {
@@ -49,10 +50,12 @@ void read_config(const std::filesystem::path& file, HfTokenizerJson& out,
     out.vocab.eos_id = id_of(token_name(cfg, "eos_token"));
     out.vocab.unk_id = id_of(token_name(cfg, "unk_token"));
     out.vocab.add_bos = cfg.value("add_bos_token", out.vocab.bos_id >= 0);
+    return true;
   } else {
     out.vocab.eos_id = id_of("<|endoftext|>");
     out.vocab.add_bos = false;
   }
+  return false;
 }
 
 // Llama 2 / Mistral style tokenizer.json: SentencePiece BPE written out as
@@ -126,9 +129,10 @@ HfTokenizerJson read_hf_tokenizer_json(const std::filesystem::path& file) {
     else
       throw FormatError(file.string(), fmt::format("bad merge entry {}", m.dump()));
   }
-  read_config(file, out, ids);
+  const bool configured = read_config(file, out, ids);
   if (is_sentencepiece_style(j)) {
     to_sentencepiece(v, ids);
+    if (!configured) v.add_bos = v.bos_id >= 0;  // SentencePiece models add BOS by default
     return out;
   }
   out.pattern = split_regex(j.value("pre_tokenizer", json()));

@@ -152,7 +152,8 @@ void SentencePieceBpe::merge_pairs(std::vector<int32_t>& ids) const {
 
 std::vector<int32_t> SentencePieceBpe::encode(std::string_view text, bool add_bos) const {
   std::vector<int32_t> ids;
-  if (add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
+  // The vocabulary decides whether it has a BOS to add (GGUF add_bos_token: Qwen2 has none).
+  if (add_bos && vocab_.add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
   if (text.empty()) return ids;
   const std::string escaped = escape_spaces_ ? replace_all(text, " ", kSpaceMark) : "";
   const std::string_view s = escape_spaces_ ? std::string_view(escaped) : text;

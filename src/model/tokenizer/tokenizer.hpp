@@ -22,7 +22,8 @@ class Tokenizer {
   virtual int32_t vocab_size() const = 0;
   virtual int32_t bos_id() const = 0;  // -1 when the vocabulary has none
   virtual int32_t eos_id() const = 0;
-  // The ids of text, with BOS first when add_bos (and the vocabulary has one).
+  // The ids of text, with BOS first when add_bos (and the vocabulary has one
+  // and wants it: GGUF tokenizer.ggml.add_bos_token, tokenizer_config.json).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
   // The bytes of one token as it continues a text whose previous token is prev
   // (llama2.c drops the leading space of the first piece after BOS). Special
