@@ -146,6 +146,18 @@ void place_tensors(std::vector<TensorInfo>& tensors, uint64_t data_start, uint64
   }
 }
 
+// llama.cpp converts Llama-family Q/K rows to the interleaved RoPE layout, but
+// leaves Qwen2's in Hugging Face's rotate-half order and rotates them with
+// NEOX-style RoPE instead. Record that, so the shard loader normalizes them
+// like a Hugging Face folder's.
+void mark_neox_rope_layout(ModelFile& m) {
+  if (m.config.architecture != "qwen2") return;
+  for (auto& t : m.tensors)
+    if (t.name.find(".attn_q.") != std::string::npos ||
+        t.name.find(".attn_k.") != std::string::npos)
+      t.rope_layout = RopeLayout::RotateHalf;
+}
+
 }  // namespace
 
 ModelFile read_gguf(const std::filesystem::path& path) {
@@ -175,6 +187,7 @@ ModelFile read_gguf(const std::filesystem::path& path) {
   m.config = gguf_config(md, tensors, file);
   m.tensors = std::move(tensors);
   m.config.validate(file);
+  mark_neox_rope_layout(m);
   m.vocab = gguf_vocab(md, m.config.vocab_size, file, m.metadata);
   if (m.find("rope_freqs.weight") && m.config.rope_scaling.kind == RopeScaling::Kind::None)
     m.metadata.push_back({"tplm.note.rope_freqs",
