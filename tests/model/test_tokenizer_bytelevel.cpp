@@ -86,6 +86,24 @@ TEST(ByteLevelBpe, LoadsTokenizerJsonByName) {
   EXPECT_THROW(load_tokenizer(m, ""), FormatError);
 }
 
+// Older tokenizers versions write merges as "left right" strings, newer as
+// ["left", "right"]: both read the same.
+TEST(ByteLevelBpe, MergesAsStringsReadTheSame) {
+  const fs::path file = data_dir() / "bytelevel_gpt2/tokenizer.json";
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(file));
+  auto& merges = j.at("model").at("merges");
+  ASSERT_TRUE(merges.at(0).is_array()) << "the recorded file already uses strings";
+  for (auto& m : merges) m = m.at(0).get<std::string>() + " " + m.at(1).get<std::string>();
+  const fs::path dir = test::make_temp_dir("tok2_merges");
+  std::ofstream(dir / "tokenizer.json") << j.dump();
+  const HfTokenizerJson a = read_hf_tokenizer_json(file),
+                        b = read_hf_tokenizer_json(dir / "tokenizer.json");
+  EXPECT_EQ(a.vocab.merges, b.vocab.merges);
+  ByteLevelBpe t(b.vocab, b.pattern);
+  expect_matches(t, refs().at("tokenizers").at("gpt2"), "gpt2 (string merges)");
+  fs::remove_all(dir);
+}
+
 TEST(ByteLevelBpe, BosOnlyWhenTheVocabularyWantsIt) {
   VocabSpec v = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json").vocab;
   v.bos_id = 0;
