@@ -20,10 +20,20 @@ int env_int(const char* name) {
   return static_cast<int>(x);
 }
 
+// Ranks on this host: OpenMPI's, then Hydra's count; when the launcher does not
+// say, assume every rank is here (the safe guess for dividing cores).
+int local_ranks(int size) {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"}) {
+    const int n = env_int(var);
+    if (n >= 1 && n <= size) return n;
+  }
+  return size;
+}
+
 std::optional<ProcessWorld> world_from(const char* size_var, const char* rank_var) {
   int size = env_int(size_var), rank = env_int(rank_var);
   if (size < 1 || rank < 0 || rank >= size) return std::nullopt;
-  return ProcessWorld{rank, size};
+  return ProcessWorld{rank, size, local_ranks(size)};
 }
 
 }  // namespace

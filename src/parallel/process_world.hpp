@@ -13,6 +13,7 @@ namespace tplm {
 struct ProcessWorld {
   int rank = 0;
   int size = 1;
+  int local_size = 1;  // ranks the launcher placed on this host (this one included)
 };
 
 // The rank and size given by an MPI launcher, or nullopt when not launched by one.

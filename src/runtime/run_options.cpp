@@ -3,12 +3,22 @@
 #include <algorithm>
 #include <thread>
 
+#include "parallel/process_world.hpp"
+
 namespace tplm {
 
-int threads_per_rank(int threads, int ranks) {
+int ranks_on_this_host(int world) {
+  if (auto w = detect_mpi_launch()) return w->local_size;
+  return world;
+}
+
+int host_cores() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int threads_per_rank(int threads, int world) {
   if (threads > 0) return threads;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, ranks));
+  return std::max(1, host_cores() / std::max(1, ranks_on_this_host(world)));
 }
 
 }  // namespace tplm

@@ -20,7 +20,12 @@ struct RunOptions {
   bool show_progress = true;
 };
 
-// cores / ranks, at least 1 (threads > 0 is kept as given).
-int threads_per_rank(int threads, int ranks);
+// The ranks of a world of `world` that run on this host: all of them for
+// thread ranks; under mpirun, the ones mpirun placed here.
+int ranks_on_this_host(int world);
+int host_cores();
+// This host's cores divided among the ranks on it, at least 1 (threads > 0 is
+// kept as given).
+int threads_per_rank(int threads, int world);
 
 }  // namespace tplm

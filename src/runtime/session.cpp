@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 
 #include "format/error.hpp"
@@ -10,6 +11,7 @@
 #include "model/tokenizer/tokenizer.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/rank_model.hpp"
+#include "runtime/run_options.hpp"
 
 namespace tplm {
 
@@ -43,7 +45,12 @@ RunReport run_model(const RunOptions& options,
   RunReport report;
   report.is_rank0 = launch_rank() == 0;
   report.threads_per_rank = threads_per_rank(options.threads, world);
-  report.plan = make_plan(model, world);
+  PlanLimits limits;
+  limits.cores = host_cores() * world / ranks_on_this_host(world);  // warns past one rank a core
+  report.plan = make_plan(model, world, limits);
+  if (report.is_rank0)
+    for (const std::string& w : report.plan.warnings)
+      std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
   auto tokenizer = load_tokenizer(model, options.tokenizer);
   report.prompt_tokens = tokenizer->encode(options.prompt, true);
   const int64_t context = options.max_context > 0
