@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "app/cli.hpp"
+#include "format/error.hpp"
 #include "runtime/bench.hpp"
 
 namespace tplm {
@@ -26,6 +27,18 @@ void print_bench(const BenchReport& r) {
   if (r.tp > 1)
     std::printf("rank 0 in collectives: %.3f s, %.2f MiB sent\n", r.comm_seconds_rank0,
                 static_cast<double>(r.comm_bytes_rank0) / 1048576.0);
+  if (r.tp > 1 && r.decode_steps > 0) {
+    // Per generated token: exchange = rank 0's wait + transfer in collectives,
+    // compute = the rest of the step; bytes = what rank 0 sent per token.
+    const double steps = static_cast<double>(r.decode_steps);
+    const double step_ms = 1e3 * r.decode_seconds / steps;
+    const double exchange_ms = 1e3 * r.decode_comm_seconds_rank0 / steps;
+    std::printf(
+        "decode per token: %.3f ms = exchange %.3f ms (%.1f%%) + compute %.3f ms; "
+        "rank 0 sent %.0f bytes/token\n",
+        step_ms, exchange_ms, step_ms > 0 ? 100.0 * exchange_ms / step_ms : 0.0,
+        step_ms - exchange_ms, static_cast<double>(r.decode_comm_bytes_rank0) / steps);
+  }
   for (size_t i = 0; i < r.ranks.size(); ++i) {
     if (r.ranks[i].weight_bytes == 0) continue;
     std::printf("rank %zu: weights %.2f MiB (plan %.2f MiB), KV cache %.2f MiB\n", i,
@@ -48,7 +61,11 @@ CommandAction add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
   cmd->add_option("--prompt-tokens", opt->prompt_tokens, "prefill length")->capture_default_str();
   cmd->add_option("--gen-tokens", opt->gen_tokens, "decode steps")->capture_default_str();
+  cmd->add_option("--comm-timeout", opt->timeout_seconds,
+                  "seconds a collective may wait for a peer before the run fails")
+      ->capture_default_str();
   return [opt]() -> int {
+    if (!(opt->timeout_seconds > 0)) throw Error("--comm-timeout must be > 0 seconds");
     BenchReport r = run_bench(*opt);
     if (r.is_rank0) print_bench(r);
     return 0;

@@ -92,12 +92,17 @@ CommandAction add_run_command(CLI::App& app) {
   cmd->add_option("--tp", opt->tp, "tensor-parallel ranks (threads in this process)")
       ->capture_default_str();
   cmd->add_option("--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
+  opt->timeout_seconds = 60.0;
+  cmd->add_option("--comm-timeout", opt->timeout_seconds,
+                  "seconds a collective may wait for a peer before the run fails")
+      ->capture_default_str();
   cmd->add_option("--context", opt->max_context,
                   "KV cache positions (default: the model's context)");
   cmd->add_flag("--json", *json, "print one JSON object instead of streaming text");
   cmd->add_flag("-v,--verbose", *verbose, "print each rank's weight memory next to the plan's");
   return [opt, json, verbose]() -> int {
     if (opt->max_new_tokens < 0) throw Error("-n must be >= 0");
+    if (!(opt->timeout_seconds > 0)) throw Error("--comm-timeout must be > 0 seconds");
     if (opt->threads < 0) throw Error("--threads must be >= 1 (or leave it out for cores / ranks)");
     auto stream = [&](const std::string& piece) {
       if (*json) return;

@@ -48,7 +48,7 @@ BenchReport run_bench(const BenchOptions& o) {
   GenerateOptions gen;
   gen.max_new_tokens = o.gen_tokens + 1;  // the first token comes from the prefill
   std::mutex mu;
-  launch_ranks({o.tp, 300.0}, [&](Communicator& comm) {
+  launch_ranks({o.tp, o.timeout_seconds}, [&](Communicator& comm) {
     RankModel rm =
         make_rank_model(model, plan, comm, {rep.threads_per_rank, context, o.show_progress});
     comm.barrier();
@@ -65,13 +65,26 @@ BenchReport run_bench(const BenchOptions& o) {
                    static_cast<long long>(o.prompt_tokens), static_cast<long long>(o.gen_tokens));
     const double comm0 = comm.seconds_in_collectives();
     const uint64_t bytes0 = comm.bytes_sent();
-    GenerateResult g = generate(*rm.transformer, comm, prompt, gen);
+    // The first token ends the prefill: what the collectives cost from there
+    // on is the decode's share (rank 0 sees every token).
+    double comm_decode0 = comm0;
+    uint64_t bytes_decode0 = bytes0;
+    bool first_token = true;
+    auto on_token = [&](int32_t) {
+      if (!first_token) return;
+      first_token = false;
+      comm_decode0 = comm.seconds_in_collectives();
+      bytes_decode0 = comm.bytes_sent();
+    };
+    GenerateResult g = generate(*rm.transformer, comm, prompt, gen, on_token);
     if (comm.rank() == 0) {
       rep.prefill_seconds = g.prefill_seconds;
       rep.decode_seconds = g.decode_seconds;
       rep.decode_steps = g.decode_steps;
       rep.comm_seconds_rank0 = comm.seconds_in_collectives() - comm0;
       rep.comm_bytes_rank0 = comm.bytes_sent() - bytes0;
+      rep.decode_comm_seconds_rank0 = comm.seconds_in_collectives() - comm_decode0;
+      rep.decode_comm_bytes_rank0 = comm.bytes_sent() - bytes_decode0;
     }
   });
   return rep;

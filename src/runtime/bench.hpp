@@ -14,6 +14,7 @@ struct BenchOptions {
   int threads = 0;
   int64_t prompt_tokens = 128;
   int64_t gen_tokens = 64;
+  double timeout_seconds = 60.0;  // a collective that waits longer fails (dead peer, link down)
   bool show_progress = true;
 };
 
@@ -25,6 +26,8 @@ struct BenchReport {
   double load_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
   double comm_seconds_rank0 = 0;  // rank 0's time inside collectives (prefill + decode)
   uint64_t comm_bytes_rank0 = 0;
+  double decode_comm_seconds_rank0 = 0;  // rank 0's collective time in the decode steps only
+  uint64_t decode_comm_bytes_rank0 = 0;
   std::vector<RankReport> ranks;
   bool is_rank0 = true;
 };

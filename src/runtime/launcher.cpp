@@ -1,6 +1,8 @@
 #include "runtime/launcher.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -14,8 +16,27 @@
 
 namespace tplm {
 
+namespace {
+
+std::string tp_mismatch(const ProcessWorld& w, int tp) {
+  return "started by mpirun with " + std::to_string(w.size) + " processes but --tp " +
+         std::to_string(tp) + "; pass --tp " + std::to_string(w.size) + " or leave --tp out";
+}
+
+}  // namespace
+
 int launch_world_size(int tp) {
-  if (auto w = detect_mpi_launch()) return w->size;
+  if (auto w = detect_mpi_launch()) {
+    if (tp != 1 && tp != w->size) {
+      // Every rank sees the same mistake: rank 0 alone says it (one message,
+      // not one per process); the others wait a moment so that mpirun does
+      // not end rank 0 before it has printed, then leave quietly.
+      if (w->rank == 0) throw Error(tp_mismatch(*w, tp));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      std::_Exit(1);
+    }
+    return w->size;
+  }
   return tp;
 }
 
@@ -60,10 +81,7 @@ void launch_threads(const LaunchOptions& options, const RankFunction& fn) {
 // One MPI process = one rank. A rank that fails ends the whole MPI world at
 // once (the peers would otherwise wait in a collective until the timeout).
 void launch_mpi(const ProcessWorld& w, const LaunchOptions& options, const RankFunction& fn) {
-  if (options.tp != 1 && options.tp != w.size)
-    throw Error("started by mpirun with " + std::to_string(w.size) + " processes but --tp " +
-                std::to_string(options.tp) + "; pass --tp " + std::to_string(w.size) +
-                " or leave --tp out");
+  if (options.tp != 1 && options.tp != w.size) throw Error(tp_mismatch(w, options.tp));
   auto comm = make_mpi_communicator(options.timeout_seconds);
   try {
     fn(*comm);

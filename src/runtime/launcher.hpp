@@ -22,6 +22,8 @@ using RankFunction = std::function<void(Communicator&)>;
 void launch_ranks(const LaunchOptions& options, const RankFunction& fn);
 
 // The rank count of this launch: mpirun's world size when started by it, else tp.
+// Under mpirun a tp other than 1 or the world size is an error: rank 0 throws
+// it, the other ranks exit(1) without a word (one message, not one per rank).
 int launch_world_size(int tp);
 // This process's rank: mpirun's rank, else 0 (threads: rank 0 is the caller's thread).
 int launch_rank();
