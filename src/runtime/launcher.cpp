@@ -86,7 +86,13 @@ void launch_mpi(const ProcessWorld& w, const LaunchOptions& options, const RankF
   try {
     fn(*comm);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tplm: error: rank %d: %s\n", w.rank, e.what());
+    // CommErrors already begin with "rank N:"; say the rank once.
+    const std::string what = e.what();
+    const std::string self = "rank " + std::to_string(w.rank) + ": ";
+    if (what.rfind(self, 0) == 0)
+      std::fprintf(stderr, "tplm: error: %s\n", what.c_str());
+    else
+      std::fprintf(stderr, "tplm: error: %s%s\n", self.c_str(), what.c_str());
     std::fflush(stderr);
     mpi_abort_world(1);
   }
