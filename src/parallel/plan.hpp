@@ -48,9 +48,9 @@ struct RankPlan {
 
 struct Plan {
   int tp = 1;
-  int kv_replication = 1;          // ranks sharing one kv head (tp / n_kv_heads when tp > n_kv_heads)
+  int kv_replication = 1;  // ranks sharing one kv head (tp / n_kv_heads when tp > n_kv_heads)
   bool embedding_vocab_parallel = true;
-  std::string embedding_reason;    // why the plan split or replicated the embedding
+  std::string embedding_reason;  // why the plan split or replicated the embedding
   std::vector<RankPlan> ranks;
   uint64_t total_weight_bytes = 0;       // the model's weights, unsplit
   uint64_t replicated_weight_bytes = 0;  // bytes every rank holds a copy of
@@ -60,8 +60,8 @@ struct Plan {
 // What the machine can run: ranks beyond `cores` are a warning (CPU threads),
 // ranks beyond `devices` an error (GPUs; 0 = no device limit).
 struct PlanLimits {
-  int cores = 0;    // 0: do not check
-  int devices = 0;  // 0: do not check
+  int cores = 0;                 // 0: do not check
+  int devices = 0;               // 0: do not check
   uint64_t memory_per_rank = 0;  // 0: do not check; else weights + KV cache must fit
 };
 

@@ -5,8 +5,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -30,10 +30,11 @@ fs::path write_tiny(const std::string& dtype, const std::string& arch, bool tied
   return dir;
 }
 
-#define WRITE_OR_SKIP(dir, ...)                                                               \
-  fs::path dir = write_tiny(__VA_ARGS__);                                                     \
-  if (dir.empty()) GTEST_SKIP() << "python3 with numpy + safetensors is needed to write the " \
-                                   "folder";
+#define WRITE_OR_SKIP(dir, ...)                                                \
+  fs::path dir = write_tiny(__VA_ARGS__);                                      \
+  if (dir.empty())                                                             \
+    GTEST_SKIP() << "python3 with numpy + safetensors is needed to write the " \
+                    "folder";
 
 // HF name -> canonical name, spelled out independently of the reader.
 std::string expected_name(const std::string& hf) {
