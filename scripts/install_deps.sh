@@ -10,7 +10,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libspdlog-dev libfmt-dev
   libopenblas-dev libsentencepiece-dev libpcre2-dev
   libopenmpi-dev openmpi-bin
-  clang libclang-rt-14-dev iproute2 procps
+  clang clang-format libclang-rt-14-dev iproute2 procps
 )
 
 missing=()

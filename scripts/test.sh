@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then
+# The whole test suite: installs what is missing, checks the C++ formatting
+# (.clang-format), then
 #   1. the normal build (warnings are errors) and every CTest test,
 #   2. the ASan + UBSan build and every CTest test again,
 #   3. each reader's libFuzzer target for a bounded time (TPLM_FUZZ_SECONDS, default 60).
@@ -7,6 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 JOBS=${JOBS:-$(nproc)}
+
+echo "==> formatting (clang-format --dry-run --Werror on every tracked C++ file)"
+git ls-files '*.cpp' '*.hpp' '*.h' | xargs clang-format --dry-run --Werror
 
 echo "==> [1/3] build and test (RelWithDebInfo, -Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTPLM_WERROR=ON
