@@ -22,7 +22,7 @@ struct WeightView {
 
 // Shape of one attention call on a rank: the rank's own heads only.
 struct AttentionShape {
-  int64_t n_tokens = 0;    // T new positions, at pos0 .. pos0 + T - 1
+  int64_t n_tokens = 0;  // T new positions, at pos0 .. pos0 + T - 1
   int64_t pos0 = 0;
   int64_t n_heads = 0;     // local query heads
   int64_t n_kv_heads = 0;  // local kv heads; query head h reads kv head h / (n_heads / n_kv_heads)

@@ -17,7 +17,9 @@ constexpr std::array<DTypeTraits, 5> kTraits = {{
 }};
 }  // namespace
 
-const DTypeTraits& dtype_traits(DType t) { return kTraits[static_cast<size_t>(t)]; }
+const DTypeTraits& dtype_traits(DType t) {
+  return kTraits[static_cast<size_t>(t)];
+}
 
 std::optional<DType> dtype_from_name(std::string_view name) {
   std::string upper(name);
@@ -33,6 +35,8 @@ uint64_t dtype_bytes(DType t, int64_t n_elems) {
   return static_cast<uint64_t>(n_elems / tr.block_elems) * static_cast<uint64_t>(tr.block_bytes);
 }
 
-bool is_quantized(DType t) { return dtype_traits(t).block_elems > 1; }
+bool is_quantized(DType t) {
+  return dtype_traits(t).block_elems > 1;
+}
 
 }  // namespace tplm

@@ -19,7 +19,9 @@ struct DTypeTraits {
 };
 
 const DTypeTraits& dtype_traits(DType t);
-inline std::string_view dtype_name(DType t) { return dtype_traits(t).name; }
+inline std::string_view dtype_name(DType t) {
+  return dtype_traits(t).name;
+}
 std::optional<DType> dtype_from_name(std::string_view name);  // "F32", "f16", "Q8_0"...
 
 // Bytes taken by n elements; n must be a whole number of blocks (checked by callers

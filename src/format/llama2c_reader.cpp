@@ -43,8 +43,10 @@ void check_header(const Header& h, const std::string& file) {
   if (h.n_layers <= 0 || h.n_layers > 4096) bad("n_layers", h.n_layers, "out of range");
   if (h.n_heads <= 0 || h.n_heads > h.dim) bad("n_heads", h.n_heads, "out of range");
   if (h.dim % h.n_heads != 0) bad("n_heads", h.n_heads, "does not divide dim");
-  if (h.n_kv_heads <= 0 || h.n_kv_heads > h.n_heads) bad("n_kv_heads", h.n_kv_heads, "out of range");
-  if (h.vocab_size == 0 || h.vocab_size > kMax || h.vocab_size < -kMax) bad("vocab_size", h.vocab_size, "out of range");
+  if (h.n_kv_heads <= 0 || h.n_kv_heads > h.n_heads)
+    bad("n_kv_heads", h.n_kv_heads, "out of range");
+  if (h.vocab_size == 0 || h.vocab_size > kMax || h.vocab_size < -kMax)
+    bad("vocab_size", h.vocab_size, "out of range");
   if (h.seq_len <= 0 || h.seq_len > kMax) bad("seq_len", h.seq_len, "out of range");
 }
 
@@ -61,10 +63,11 @@ ModelFile read_llama2c(const std::filesystem::path& path) {
   if (mf.size() >= 4 && cur.read<uint32_t>("magic") == kLlama2cMagic) {
     int32_t version = cur.read<int32_t>("version");
     if (version != 1)
-      throw FormatError(file, 4, fmt::format("llama2.c checkpoint version {} is not supported "
-                                             "(only legacy v0 and v1 float32 are); export it with "
-                                             "llama2.c's export.py --version 1",
-                                             version));
+      throw FormatError(file, 4,
+                        fmt::format("llama2.c checkpoint version {} is not supported "
+                                    "(only legacy v0 and v1 float32 are); export it with "
+                                    "llama2.c's export.py --version 1",
+                                    version));
     h = cur.read<Header>("header");
     shared = cur.read<uint8_t>("shared classifier flag") != 0;
     data_start = 256;

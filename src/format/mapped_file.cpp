@@ -43,9 +43,9 @@ void Cursor::seek(uint64_t pos) {
 
 void Cursor::need(uint64_t n, const char* what) const {
   if (n > size_ - pos_)
-    throw FormatError(file_, pos_,
-                      fmt::format("truncated file: {} needs {} bytes but only {} remain", what, n,
-                                  size_ - pos_));
+    throw FormatError(
+        file_, pos_,
+        fmt::format("truncated file: {} needs {} bytes but only {} remain", what, n, size_ - pos_));
 }
 
 std::string_view Cursor::bytes(uint64_t n, const char* what) {
@@ -60,6 +60,8 @@ void Cursor::skip(uint64_t n, const char* what) {
   pos_ += n;
 }
 
-void Cursor::fail(const std::string& what) const { throw FormatError(file_, pos_, what); }
+void Cursor::fail(const std::string& what) const {
+  throw FormatError(file_, pos_, what);
+}
 
 }  // namespace tplm

@@ -8,7 +8,8 @@ namespace tplm {
 
 void ModelConfig::validate(const std::string& file) const {
   auto positive = [&](const char* what, int64_t v) {
-    if (v <= 0) throw FormatError(file, fmt::format("config has {} = {}: it must be positive", what, v));
+    if (v <= 0)
+      throw FormatError(file, fmt::format("config has {} = {}: it must be positive", what, v));
   };
   positive("dim", dim);
   positive("ffn_dim", ffn_dim);
@@ -28,7 +29,8 @@ void ModelConfig::validate(const std::string& file) const {
                                         "must be even and at most the head dimension",
                                         rope_dim, head_dim));
   if (!(rms_eps > 0.0f)) throw FormatError(file, fmt::format("config has rms epsilon {}", rms_eps));
-  if (!(rope_theta > 0.0f)) throw FormatError(file, fmt::format("config has rope theta {}", rope_theta));
+  if (!(rope_theta > 0.0f))
+    throw FormatError(file, fmt::format("config has rope theta {}", rope_theta));
 }
 
 }  // namespace tplm

@@ -9,20 +9,20 @@ namespace tplm {
 struct RopeScaling {
   enum class Kind { None, Linear, Llama3 };
   Kind kind = Kind::None;
-  float factor = 1.0f;            // Linear and Llama3
-  float low_freq_factor = 1.0f;   // Llama3
-  float high_freq_factor = 4.0f;  // Llama3
+  float factor = 1.0f;              // Linear and Llama3
+  float low_freq_factor = 1.0f;     // Llama3
+  float high_freq_factor = 4.0f;    // Llama3
   int64_t original_context = 8192;  // Llama3: original_max_position_embeddings
 };
 
 struct ModelConfig {
   std::string architecture = "llama";  // llama, mistral, qwen2 (all the same math here)
-  int64_t dim = 0;             // embedding width d
-  int64_t ffn_dim = 0;         // SwiGLU hidden width f
+  int64_t dim = 0;                     // embedding width d
+  int64_t ffn_dim = 0;                 // SwiGLU hidden width f
   int64_t n_layers = 0;
-  int64_t n_heads = 0;         // query heads
-  int64_t n_kv_heads = 0;      // key/value heads (GQA when < n_heads)
-  int64_t head_dim = 0;        // usually dim / n_heads
+  int64_t n_heads = 0;     // query heads
+  int64_t n_kv_heads = 0;  // key/value heads (GQA when < n_heads)
+  int64_t head_dim = 0;    // usually dim / n_heads
   int64_t vocab_size = 0;
   int64_t context_length = 0;  // maximum positions
   int64_t rope_dim = 0;        // dimensions rotated per head (== head_dim for Llama)

@@ -11,9 +11,12 @@ namespace tplm {
 
 std::string_view file_format_name(FileFormat f) {
   switch (f) {
-    case FileFormat::Gguf: return "gguf";
-    case FileFormat::HuggingFace: return "huggingface";
-    case FileFormat::Llama2c: return "llama2c";
+    case FileFormat::Gguf:
+      return "gguf";
+    case FileFormat::HuggingFace:
+      return "huggingface";
+    case FileFormat::Llama2c:
+      return "llama2c";
   }
   return "unknown";
 }
@@ -69,7 +72,9 @@ std::vector<Expected> expected_tensors(const ModelConfig& c) {
   return e;
 }
 
-std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+std::string shape_str(const std::vector<int64_t>& s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
 
 }  // namespace
 

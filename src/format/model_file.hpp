@@ -28,7 +28,8 @@ struct ModelFile {
   std::vector<std::pair<std::string, std::string>> metadata;
 
   const TensorInfo* find(std::string_view name) const;
-  const TensorInfo& at(std::string_view name) const;  // throws FormatError naming the missing tensor
+  const TensorInfo& at(
+      std::string_view name) const;  // throws FormatError naming the missing tensor
   uint64_t total_weight_bytes() const;
 };
 

@@ -10,9 +10,13 @@ int64_t TensorInfo::rows() const {
   return r;
 }
 
-int64_t TensorInfo::cols() const { return shape.empty() ? 1 : shape.back(); }
+int64_t TensorInfo::cols() const {
+  return shape.empty() ? 1 : shape.back();
+}
 
-int64_t TensorInfo::elements() const { return rows() * cols(); }
+int64_t TensorInfo::elements() const {
+  return rows() * cols();
+}
 
 std::string layer_tensor_name(int64_t layer, const char* what) {
   return fmt::format("blk.{}.{}", layer, what);

@@ -21,22 +21,23 @@ struct TensorInfo {
   // blk.N.attn_q.bias, attn_k, attn_v, attn_output, attn_norm, ffn_gate,
   // ffn_up, ffn_down, ffn_norm, output_norm.weight, output.weight).
   std::string name;
-  std::string source_name;     // the name in the file, for messages
+  std::string source_name;  // the name in the file, for messages
   DType dtype = DType::F32;
   // Row-major, outermost first; shape.back() is contiguous. Linear weights are
   // [out_features, in_features] in every format; embeddings [vocab, dim].
   std::vector<int64_t> shape;
-  std::string path;            // the file that holds the bytes
-  uint64_t offset = 0;         // absolute byte offset of the first element in that file
+  std::string path;     // the file that holds the bytes
+  uint64_t offset = 0;  // absolute byte offset of the first element in that file
   uint64_t nbytes = 0;
   RopeLayout rope_layout = RopeLayout::Interleaved;  // meaningful for attn_q / attn_k only
 
-  int64_t rows() const;   // product of all but the last dimension (1 for a vector)
-  int64_t cols() const;   // last dimension
+  int64_t rows() const;  // product of all but the last dimension (1 for a vector)
+  int64_t cols() const;  // last dimension
   int64_t elements() const;
 };
 
 // Canonical names, in one place.
-std::string layer_tensor_name(int64_t layer, const char* what);  // ("attn_q.weight") -> blk.N.attn_q.weight
+std::string layer_tensor_name(int64_t layer,
+                              const char* what);  // ("attn_q.weight") -> blk.N.attn_q.weight
 
 }  // namespace tplm

@@ -32,10 +32,10 @@ void TensorReader::read_block(const TensorInfo& t, Range rows, Range cols, void*
   const int64_t block = dtype_traits(t.dtype).block_elems;
   if (rows.begin < 0 || rows.end > t.rows() || rows.begin > rows.end || cols.begin < 0 ||
       cols.end > t.cols() || cols.begin > cols.end || cols.begin % block || cols.end % block)
-    throw FormatError(t.path, fmt::format("tensor {}: block rows [{}, {}) x cols [{}, {}) is "
-                                          "outside its shape or not aligned to blocks of {}",
-                                          t.source_name, rows.begin, rows.end, cols.begin,
-                                          cols.end, block));
+    throw FormatError(
+        t.path, fmt::format("tensor {}: block rows [{}, {}) x cols [{}, {}) is "
+                            "outside its shape or not aligned to blocks of {}",
+                            t.source_name, rows.begin, rows.end, cols.begin, cols.end, block));
   const int fd = fd_for(t.path);
   const uint64_t row_bytes = dtype_bytes(t.dtype, t.cols());
   const uint64_t col_off = dtype_bytes(t.dtype, cols.begin);

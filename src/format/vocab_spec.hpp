@@ -13,7 +13,14 @@ enum class VocabKind : uint8_t {
 };
 
 // GGUF token types.
-enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+enum TokenType : int32_t {
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6
+};
 
 struct VocabSpec {
   VocabKind kind = VocabKind::SentencePieceBpe;

@@ -12,22 +12,30 @@ namespace tplm::test {
 
 namespace fs = std::filesystem;
 
-fs::path source_dir() { return TPLM_SOURCE_DIR; }
+fs::path source_dir() {
+  return TPLM_SOURCE_DIR;
+}
 
 fs::path shared_dir() {
   if (const char* s = std::getenv("TPLM_SHARED_DIR")) return s;
   return source_dir().parent_path() / "shared";
 }
 
-fs::path stories_dir() { return shared_dir() / "models" / "stories260K"; }
-fs::path golden_dir() { return shared_dir() / "golden" / "stories260K"; }
+fs::path stories_dir() {
+  return shared_dir() / "models" / "stories260K";
+}
+fs::path golden_dir() {
+  return shared_dir() / "golden" / "stories260K";
+}
 
 fs::path tplm_exe() {
   if (const char* s = std::getenv("TPLM_EXE")) return s;
   return fs::path(TPLM_BINARY_DIR) / "tplm";
 }
 
-fs::path fixtures_dir() { return fs::path(TPLM_BINARY_DIR) / "fixtures"; }
+fs::path fixtures_dir() {
+  return fs::path(TPLM_BINARY_DIR) / "fixtures";
+}
 
 fs::path make_temp_dir(const std::string& stem) {
   std::string tmpl = (fs::temp_directory_path() / (stem + "-XXXXXX")).string();

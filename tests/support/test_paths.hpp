@@ -7,11 +7,11 @@
 namespace tplm::test {
 
 std::filesystem::path source_dir();
-std::filesystem::path shared_dir();       // TPLM_SHARED_DIR or <source>/../shared
-std::filesystem::path stories_dir();      // shared/models/stories260K
-std::filesystem::path golden_dir();       // shared/golden/stories260K
-std::filesystem::path tplm_exe();         // TPLM_EXE or <binary>/tplm
-std::filesystem::path fixtures_dir();     // <binary>/fixtures: made by tools/ (see tests' CMake)
+std::filesystem::path shared_dir();    // TPLM_SHARED_DIR or <source>/../shared
+std::filesystem::path stories_dir();   // shared/models/stories260K
+std::filesystem::path golden_dir();    // shared/golden/stories260K
+std::filesystem::path tplm_exe();      // TPLM_EXE or <binary>/tplm
+std::filesystem::path fixtures_dir();  // <binary>/fixtures: made by tools/ (see tests' CMake)
 // A new empty folder under the system temp dir.
 std::filesystem::path make_temp_dir(const std::string& stem);
 
