@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "format/model_file.hpp"
 
 namespace {

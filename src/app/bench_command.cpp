@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "runtime/bench.hpp"
 
 namespace tplm {

@@ -6,7 +6,7 @@
 #include <exception>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 

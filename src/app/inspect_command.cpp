@@ -11,7 +11,7 @@
 #include <string>
 
 #include "app/cli.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/tokenizer.hpp"
 

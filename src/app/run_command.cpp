@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "runtime/session.hpp"
 
 namespace tplm {

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/gguf_model_info.hpp"
 
 namespace tplm {

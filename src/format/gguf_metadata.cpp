@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

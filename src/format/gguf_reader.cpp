@@ -14,7 +14,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/gguf_metadata.hpp"
 #include "format/gguf_model_info.hpp"
 #include "format/gguf_types.hpp"

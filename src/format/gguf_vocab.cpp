@@ -4,7 +4,7 @@
 //   add_bos_token, pre.
 #include <fmt/format.h>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/gguf_model_info.hpp"
 
 namespace tplm {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

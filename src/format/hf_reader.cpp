@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/hf_config.hpp"
 #include "format/model_file.hpp"
 #include "format/safetensors_header.hpp"

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

@@ -5,7 +5,7 @@
 #include <map>
 #include <system_error>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/model_file.hpp"
 
 namespace tplm {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/mapped_file.hpp"
 
 namespace tplm {

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

@@ -9,16 +9,10 @@
 #include <memory>
 #include <string>
 
+#include "base/range.hpp"
 #include "format/tensor_info.hpp"
 
 namespace tplm {
-
-struct Range {
-  int64_t begin = 0;
-  int64_t end = 0;
-  int64_t size() const { return end - begin; }
-  bool operator==(const Range&) const = default;
-};
 
 class TensorReader {
  public:

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "model/rope_freqs.hpp"
 #include "parallel/mappings.hpp"
 

@@ -11,7 +11,7 @@
 #include <span>
 #include <string>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 

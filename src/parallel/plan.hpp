@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "format/model_file.hpp"
 #include "format/tensor_read.hpp"
 

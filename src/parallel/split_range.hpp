@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "format/tensor_read.hpp"
+#include "base/range.hpp"
 
 namespace tplm {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "format/model_file.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/rank_model.hpp"

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <optional>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 

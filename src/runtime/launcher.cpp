@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "parallel/process_world.hpp"
 #include "parallel/thread_communicator.hpp"
-#include "runtime/solo_communicator.hpp"
+#include "parallel/solo_communicator.hpp"
 
 namespace tplm {
 

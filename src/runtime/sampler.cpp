@@ -5,7 +5,7 @@
 #include <numeric>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 

@@ -8,7 +8,7 @@
 #include "backend/backend.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/reference.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 namespace {

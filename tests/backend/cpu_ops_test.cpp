@@ -6,7 +6,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/reference.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 namespace {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm::cpu {
 namespace {

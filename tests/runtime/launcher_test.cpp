@@ -7,7 +7,7 @@
 #include <atomic>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 namespace {

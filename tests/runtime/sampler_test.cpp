@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 namespace {

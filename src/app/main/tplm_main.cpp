@@ -1,4 +1,4 @@
-// The tplm command: every subcommand lives in app/commands and registers here.
+// The tplm command: each subcommand lives in src/app/<name>_command.cpp and registers in cli.cpp.
 #include "app/cli.hpp"
 
 int main(int argc, char** argv) {

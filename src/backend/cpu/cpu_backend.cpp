@@ -12,7 +12,7 @@
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/ops.hpp"
 #include "backend/cpu/thread_pool.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 #if defined(TPLM_HAVE_BLAS)
 // OpenBLAS starts its own threads; ours already own the cores. Not every BLAS

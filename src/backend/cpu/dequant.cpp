@@ -4,7 +4,7 @@
 #include <string>
 
 #include "backend/cpu/half.hpp"
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm::cpu {
 

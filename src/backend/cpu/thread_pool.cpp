@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm::cpu {
 

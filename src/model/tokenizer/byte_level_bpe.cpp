@@ -10,7 +10,7 @@
 #include <new>
 #include <queue>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "model/tokenizer/byte_level_bpe.hpp"
 
 namespace tplm {

@@ -2,7 +2,7 @@
 // the model file (GGUF), then the tokenizer file beside it (HF folder).
 #include <fmt/format.h>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/llama2c_tokenizer.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/byte_level_bpe.hpp"

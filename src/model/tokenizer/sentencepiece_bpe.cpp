@@ -5,7 +5,7 @@
 #include <charconv>
 #include <queue>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 
 namespace tplm {
 

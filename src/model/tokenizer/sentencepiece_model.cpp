@@ -5,7 +5,7 @@
 
 #include <charconv>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 namespace tplm {
 

@@ -1,6 +1,6 @@
 #include "model/tokenizer/tokenizer.hpp"
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "format/model_file.hpp"
 
 namespace tplm {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/gguf_test_writer.hpp"
 #include "format/model_file.hpp"
 #include "support/test_paths.hpp"

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/byte_level_bpe.hpp"
 #include "model/tokenizer/hf_tokenizer_json.hpp"

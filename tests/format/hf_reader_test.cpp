@@ -10,7 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "format/error.hpp"
+#include "base/error.hpp"
 #include "format/model_file.hpp"
 #include "support/test_paths.hpp"
 

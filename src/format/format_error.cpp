@@ -1,4 +1,4 @@
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 
 #include <fmt/format.h>
 

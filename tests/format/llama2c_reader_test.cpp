@@ -4,7 +4,7 @@
 #include <fstream>
 #include <vector>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/model_file.hpp"
 #include "support/test_paths.hpp"
 

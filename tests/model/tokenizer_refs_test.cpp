@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "format/error.hpp"
+#include "format/format_error.hpp"
 #include "format/llama2c_tokenizer.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/sentencepiece_bpe.hpp"
