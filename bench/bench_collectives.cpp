@@ -38,7 +38,7 @@ BENCHMARK(BM_AllReduce)->Arg(288)->Arg(4096)->Arg(1 << 20)->ThreadRange(2, 8)->U
 
 void BM_Barrier(benchmark::State& state) {
   tplm::Communicator& c = comm_for(state.threads(), state.thread_index());
-  for (auto _ : state) c.barrier();
+  for (auto _ : state) c.control().barrier();
 }
 BENCHMARK(BM_Barrier)->ThreadRange(2, 8)->UseRealTime();
 

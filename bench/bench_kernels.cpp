@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "backend/backend.hpp"
+#include "backend/cpu/cpu_backend.hpp"
 
 namespace {
 

@@ -38,6 +38,11 @@ RANDOM = {
     "qwen2": (fl.Config(dim=128, ffn=256, layers=2, heads=4, kv_heads=2, vocab=512, context=256,
                         qkv_bias=True, arch="qwen2", rope_theta=1000000.0, rms_eps=1e-6),
               3, "gguf:F32,gguf:Q4_0,hf:F32"),
+    # A vocabulary that no tp > 1 divides: the last rank's LM head slice is
+    # short and the logits gather pads it (plan.vocab_per_rank).
+    "oddvocab": (fl.Config(dim=128, ffn=256, layers=1, heads=4, kv_heads=2, vocab=515,
+                           context=64),
+                 4, "gguf:F32,gguf:Q8_0"),
 }
 
 

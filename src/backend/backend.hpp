@@ -3,14 +3,21 @@
 // written once for every device. Pointers are in the backend's memory (host
 // memory for cpu, device memory for cuda). Activations are float32; weights
 // stay in their file dtype and are converted inside the kernels.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "format/dtype.hpp"
 
 namespace tplm {
+
+enum class BackendKind : uint8_t { Cpu, Cuda };
+std::string_view backend_kind_name(BackendKind k);  // "cpu", "cuda"
+std::optional<BackendKind> backend_kind_from_name(std::string_view name);
 
 // A 2-D weight [rows = out_features, cols = in_features], row-major, in its file dtype.
 struct WeightView {
@@ -33,6 +40,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
+  virtual BackendKind kind() const = 0;
+  // The stream this rank's kernels run on in order (a cudaStream_t for cuda),
+  // so that device-memory collectives can be ordered with them; nullptr on cpu.
+  virtual void* native_stream() { return nullptr; }
 
   virtual void* alloc(size_t bytes) = 0;  // zero-filled
   virtual void release(void* p) = 0;
@@ -65,7 +76,51 @@ class Backend {
                      float* out) = 0;
 };
 
-// threads: how many threads this rank's kernels use (>= 1).
-std::unique_ptr<Backend> make_cpu_backend(int threads);
+// One allocation of backend memory holding count elements of T (zero-filled),
+// released when the Buffer goes. Move-only; the backend must outlive it.
+template <class T>
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Backend& backend, size_t count)
+      : backend_(&backend),
+        data_(static_cast<T*>(backend.alloc(std::max<size_t>(count, 1) * sizeof(T)))),
+        count_(count) {}
+  ~Buffer() { reset(); }
+  Buffer(Buffer&& o) noexcept { *this = std::move(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      reset();
+      backend_ = std::exchange(o.backend_, nullptr);
+      data_ = std::exchange(o.data_, nullptr);
+      count_ = std::exchange(o.count_, 0);
+    }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  T* data() const { return data_; }
+  size_t size() const { return count_; }
+  size_t bytes() const { return count_ * sizeof(T); }
+
+ private:
+  void reset() {
+    if (data_ != nullptr) backend_->release(data_);
+    data_ = nullptr;
+    count_ = 0;
+  }
+  Backend* backend_ = nullptr;
+  T* data_ = nullptr;
+  size_t count_ = 0;
+};
+
+// The backend of one rank: kind, the device it runs on (a GPU index for cuda;
+// ignored on cpu) and the threads its host kernels use (>= 1). Throws Error
+// when this build or machine cannot give that backend.
+std::unique_ptr<Backend> make_backend(BackendKind kind, int device, int threads);
+// Whether this build has the backend, and the devices it sees (cpu: 1).
+bool backend_built(BackendKind kind);
+int backend_device_count(BackendKind kind);
 
 }  // namespace tplm

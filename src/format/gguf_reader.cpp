@@ -153,8 +153,7 @@ void place_tensors(std::vector<TensorInfo>& tensors, uint64_t data_start, uint64
 void mark_neox_rope_layout(ModelFile& m) {
   if (m.config.architecture != "qwen2") return;
   for (auto& t : m.tensors)
-    if (t.name.find(".attn_q.") != std::string::npos ||
-        t.name.find(".attn_k.") != std::string::npos)
+    if (t.id.kind != TensorKind::Unknown && tensor_spec(t.id.kind).rope_rows)
       t.rope_layout = RopeLayout::RotateHalf;
 }
 
@@ -186,6 +185,7 @@ ModelFile read_gguf(const std::filesystem::path& path) {
   for (const auto& kv : md.items()) m.metadata.push_back({kv.key, md.printable(kv)});
   m.config = gguf_config(md, tensors, file);
   m.tensors = std::move(tensors);
+  for (TensorInfo& t : m.tensors) t.id = parse_tensor_name(t.name);
   m.config.validate(file);
   mark_neox_rope_layout(m);
   m.vocab = gguf_vocab(md, m.config.vocab_size, file, m.metadata);

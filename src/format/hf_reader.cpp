@@ -1,7 +1,7 @@
 // Hugging Face folders: config.json + model.safetensors (or sharded with
 // model.safetensors.index.json) + tokenizer.json / tokenizer.model.
-// Tensors are renamed to the canonical GGUF names; Q/K rows stay in HF's
-// rotate-half order and are marked so the shard loader can normalize them.
+// Tensors are identified by the tensor contract and renamed to its canonical (GGUF) names; Q/K rows
+// stay in HF's rotate-half order and are marked so the shard loader can normalize them.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -24,43 +24,37 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// HF layer-tensor suffix -> canonical suffix.
-const std::map<std::string, std::string>& layer_names() {
-  static const std::map<std::string, std::string> m = {
-      {"input_layernorm.weight", "attn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.q_proj.bias", "attn_q.bias"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.k_proj.bias", "attn_k.bias"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.v_proj.bias", "attn_v.bias"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},
-      {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},
+// HF layer-tensor suffix -> the contract's kind.
+const std::map<std::string, TensorKind>& layer_kinds() {
+  static const std::map<std::string, TensorKind> m = {
+      {"input_layernorm.weight", TensorKind::AttnNorm},
+      {"self_attn.q_proj.weight", TensorKind::Q},
+      {"self_attn.q_proj.bias", TensorKind::QBias},
+      {"self_attn.k_proj.weight", TensorKind::K},
+      {"self_attn.k_proj.bias", TensorKind::KBias},
+      {"self_attn.v_proj.weight", TensorKind::V},
+      {"self_attn.v_proj.bias", TensorKind::VBias},
+      {"self_attn.o_proj.weight", TensorKind::O},
+      {"post_attention_layernorm.weight", TensorKind::FfnNorm},
+      {"mlp.gate_proj.weight", TensorKind::Gate},
+      {"mlp.up_proj.weight", TensorKind::Up},
+      {"mlp.down_proj.weight", TensorKind::Down},
   };
   return m;
 }
 
-// Returns the canonical name, "" to drop the tensor, or the source name when unknown.
-std::string canonical_name(const std::string& src) {
-  if (src == "model.embed_tokens.weight") return "token_embd.weight";
-  if (src == "model.norm.weight") return "output_norm.weight";
-  if (src == "lm_head.weight") return "output.weight";
-  if (src.find("rotary_emb.inv_freq") != std::string::npos) return "";
+// What an HF tensor is to the contract (kind Unknown when it is not part of it).
+TensorId hf_tensor_id(const std::string& src) {
+  if (src == "model.embed_tokens.weight") return {TensorKind::Embedding};
+  if (src == "model.norm.weight") return {TensorKind::OutputNorm};
+  if (src == "lm_head.weight") return {TensorKind::LmHead};
   static const std::regex layer(R"(model\.layers\.(\d{1,6})\.(.+))");
   std::smatch m;
   if (std::regex_match(src, m, layer)) {
-    auto it = layer_names().find(m[2].str());
-    if (it != layer_names().end())
-      return layer_tensor_name(std::stoll(m[1].str()), it->second.c_str());
+    auto it = layer_kinds().find(m[2].str());
+    if (it != layer_kinds().end()) return {it->second, std::stoll(m[1].str())};
   }
-  return src;
-}
-
-bool is_rotated(const std::string& name) {
-  return name.find(".attn_q.") != std::string::npos || name.find(".attn_k.") != std::string::npos;
+  return {};
 }
 
 // The shard files named by model.safetensors.index.json, in first-use order.
@@ -124,13 +118,17 @@ ModelFile read_hf_folder(const std::filesystem::path& folder) {
   std::vector<std::string> unknown;
   for (const std::string& file : weight_files(folder)) {
     for (TensorInfo& t : read_safetensors_header(file)) {
-      t.name = canonical_name(t.source_name);
-      if (t.name.empty()) continue;
-      if (t.name == t.source_name) unknown.push_back(t.source_name);
+      if (t.source_name.find("rotary_emb.inv_freq") != std::string::npos) continue;
+      t.id = hf_tensor_id(t.source_name);
+      if (t.id.kind == TensorKind::Unknown)
+        unknown.push_back(t.source_name);
+      else
+        t.name = tensor_name(t.id);
       if (!names.insert(t.name).second)
         throw FormatError(file,
                           fmt::format("tensor '{}' appears twice in the folder", t.source_name));
-      if (is_rotated(t.name)) t.rope_layout = RopeLayout::RotateHalf;
+      if (t.id.kind != TensorKind::Unknown && tensor_spec(t.id.kind).rope_rows)
+        t.rope_layout = RopeLayout::RotateHalf;
       m.tensors.push_back(std::move(t));
     }
   }

@@ -93,6 +93,7 @@ ModelFile read_llama2c(const std::filesystem::path& path) {
   c.n_kv_heads = h.n_kv_heads;
   c.head_dim = h.dim / h.n_heads;
   c.rope_dim = c.head_dim;
+  c.stop_at_bos = true;
   c.vocab_size = h.vocab_size;
   c.context_length = h.seq_len;
   c.tied_embeddings = shared;
@@ -101,9 +102,10 @@ ModelFile read_llama2c(const std::filesystem::path& path) {
   const int64_t kv_dim = c.n_kv_heads * c.head_dim;
   uint64_t offset = data_start;
   // Adds one float32 tensor (or one per layer, stacked) at the running offset.
-  auto add = [&](const std::string& name, const char* source, std::vector<int64_t> shape) {
+  auto add = [&](TensorId id, const char* source, std::vector<int64_t> shape) {
     TensorInfo t;
-    t.name = name;
+    t.id = id;
+    t.name = tensor_name(id);
     t.source_name = source;
     t.dtype = DType::F32;
     t.shape = std::move(shape);
@@ -113,22 +115,22 @@ ModelFile read_llama2c(const std::filesystem::path& path) {
     offset += t.nbytes;
     m.tensors.push_back(std::move(t));
   };
-  auto add_layers = [&](const char* what, const char* source, std::vector<int64_t> shape) {
-    for (int64_t l = 0; l < c.n_layers; ++l) add(layer_tensor_name(l, what), source, shape);
+  auto add_layers = [&](TensorKind kind, const char* source, std::vector<int64_t> shape) {
+    for (int64_t l = 0; l < c.n_layers; ++l) add({kind, l}, source, shape);
   };
-  add("token_embd.weight", "token_embedding_table", {c.vocab_size, c.dim});
-  add_layers("attn_norm.weight", "rms_att_weight", {c.dim});
-  add_layers("attn_q.weight", "wq", {c.n_heads * c.head_dim, c.dim});
-  add_layers("attn_k.weight", "wk", {kv_dim, c.dim});
-  add_layers("attn_v.weight", "wv", {kv_dim, c.dim});
-  add_layers("attn_output.weight", "wo", {c.dim, c.n_heads * c.head_dim});
-  add_layers("ffn_norm.weight", "rms_ffn_weight", {c.dim});
-  add_layers("ffn_gate.weight", "w1", {c.ffn_dim, c.dim});
-  add_layers("ffn_down.weight", "w2", {c.dim, c.ffn_dim});
-  add_layers("ffn_up.weight", "w3", {c.ffn_dim, c.dim});
-  add("output_norm.weight", "rms_final_weight", {c.dim});
+  add({TensorKind::Embedding}, "token_embedding_table", {c.vocab_size, c.dim});
+  add_layers(TensorKind::AttnNorm, "rms_att_weight", {c.dim});
+  add_layers(TensorKind::Q, "wq", {c.n_heads * c.head_dim, c.dim});
+  add_layers(TensorKind::K, "wk", {kv_dim, c.dim});
+  add_layers(TensorKind::V, "wv", {kv_dim, c.dim});
+  add_layers(TensorKind::O, "wo", {c.dim, c.n_heads * c.head_dim});
+  add_layers(TensorKind::FfnNorm, "rms_ffn_weight", {c.dim});
+  add_layers(TensorKind::Gate, "w1", {c.ffn_dim, c.dim});
+  add_layers(TensorKind::Down, "w2", {c.dim, c.ffn_dim});
+  add_layers(TensorKind::Up, "w3", {c.ffn_dim, c.dim});
+  add({TensorKind::OutputNorm}, "rms_final_weight", {c.dim});
   if (has_freq_cis) offset += 2 * dtype_bytes(DType::F32, c.context_length * c.head_dim / 2);
-  if (!shared) add("output.weight", "wcls", {c.vocab_size, c.dim});
+  if (!shared) add({TensorKind::LmHead}, "wcls", {c.vocab_size, c.dim});
   if (offset > mf.size())
     throw FormatError(file, mf.size(),
                       fmt::format("truncated llama2.c checkpoint: the header describes {} bytes "

@@ -31,6 +31,9 @@ struct ModelConfig {
   RopeScaling rope_scaling;
   bool tied_embeddings = false;  // LM head shares token_embd.weight
   bool qkv_bias = false;         // Qwen2: q/k/v projections have biases
+  // Generation ends when the model produces BOS: llama2.c's runner stops
+  // there (a "stories" model starts the next story with BOS).
+  bool stop_at_bos = false;
 
   // Throws FormatError(file, ...) naming the first impossible value
   // (zero or negative sizes, n_heads not a multiple of n_kv_heads, ...).

@@ -42,36 +42,6 @@ uint64_t ModelFile::total_weight_bytes() const {
 
 namespace {
 
-struct Expected {
-  std::string name;
-  std::vector<int64_t> shape;
-};
-
-std::vector<Expected> expected_tensors(const ModelConfig& c) {
-  const int64_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
-  std::vector<Expected> e = {{"token_embd.weight", {c.vocab_size, c.dim}},
-                             {"output_norm.weight", {c.dim}}};
-  if (!c.tied_embeddings) e.push_back({"output.weight", {c.vocab_size, c.dim}});
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    auto n = [&](const char* what) { return layer_tensor_name(l, what); };
-    e.push_back({n("attn_norm.weight"), {c.dim}});
-    e.push_back({n("attn_q.weight"), {q_dim, c.dim}});
-    e.push_back({n("attn_k.weight"), {kv_dim, c.dim}});
-    e.push_back({n("attn_v.weight"), {kv_dim, c.dim}});
-    e.push_back({n("attn_output.weight"), {c.dim, q_dim}});
-    e.push_back({n("ffn_norm.weight"), {c.dim}});
-    e.push_back({n("ffn_gate.weight"), {c.ffn_dim, c.dim}});
-    e.push_back({n("ffn_up.weight"), {c.ffn_dim, c.dim}});
-    e.push_back({n("ffn_down.weight"), {c.dim, c.ffn_dim}});
-    if (c.qkv_bias) {
-      e.push_back({n("attn_q.bias"), {q_dim}});
-      e.push_back({n("attn_k.bias"), {kv_dim}});
-      e.push_back({n("attn_v.bias"), {kv_dim}});
-    }
-  }
-  return e;
-}
-
 std::string shape_str(const std::vector<int64_t>& s) {
   return fmt::format("[{}]", fmt::join(s, ", "));
 }

@@ -1,7 +1,5 @@
 #include "format/tensor_info.hpp"
 
-#include <fmt/format.h>
-
 namespace tplm {
 
 int64_t TensorInfo::rows() const {
@@ -16,10 +14,6 @@ int64_t TensorInfo::cols() const {
 
 int64_t TensorInfo::elements() const {
   return rows() * cols();
-}
-
-std::string layer_tensor_name(int64_t layer, const char* what) {
-  return fmt::format("blk.{}.{}", layer, what);
 }
 
 }  // namespace tplm

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "format/dtype.hpp"
+#include "format/tensor_contract.hpp"
 
 namespace tplm {
 
@@ -22,6 +23,7 @@ struct TensorInfo {
   // ffn_up, ffn_down, ffn_norm, output_norm.weight, output.weight).
   std::string name;
   std::string source_name;  // the name in the file, for messages
+  TensorId id;              // what the contract says it is (set by the reader)
   DType dtype = DType::F32;
   // Row-major, outermost first; shape.back() is contiguous. Linear weights are
   // [out_features, in_features] in every format; embeddings [vocab, dim].
@@ -35,9 +37,5 @@ struct TensorInfo {
   int64_t cols() const;  // last dimension
   int64_t elements() const;
 };
-
-// Canonical names, in one place.
-std::string layer_tensor_name(int64_t layer,
-                              const char* what);  // ("attn_q.weight") -> blk.N.attn_q.weight
 
 }  // namespace tplm

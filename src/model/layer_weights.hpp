@@ -34,11 +34,11 @@ struct ShardWeights {
 
 // The rank's share of the model's dimensions.
 struct ShardShape {
-  int64_t n_heads = 0;               // local query heads
-  int64_t n_kv_heads = 0;            // local kv heads
-  int64_t ffn = 0;                   // local FFN width
-  int64_t vocab = 0;                 // local vocabulary rows of the LM head
-  std::vector<size_t> vocab_counts;  // every rank's vocabulary rows, for the logits gather
+  int64_t n_heads = 0;         // local query heads
+  int64_t n_kv_heads = 0;      // local kv heads
+  int64_t ffn = 0;             // local FFN width
+  int64_t vocab = 0;           // local vocabulary rows of the LM head
+  int64_t vocab_per_rank = 0;  // rows every rank sends in the logits gather (>= vocab)
 };
 
 }  // namespace tplm

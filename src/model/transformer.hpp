@@ -23,9 +23,6 @@ class Transformer {
   // Every reference must outlive the Transformer.
   Transformer(const ModelConfig& config, const ShardShape& shape, const ShardWeights& weights,
               Backend& backend, Communicator& comm, KvCache& cache);
-  ~Transformer();
-  Transformer(const Transformer&) = delete;
-  Transformer& operator=(const Transformer&) = delete;
 
   // Feeds ids at positions pos0 .. pos0 + T - 1 (T = ids.size() >= 1) and
   // returns the full logits on the host: [T, vocab] when all_logits, else the
@@ -36,7 +33,6 @@ class Transformer {
   int64_t context() const { return cache_.context(); }  // positions the KV cache holds
 
  private:
-  struct Scratch;
   void ensure_scratch(int64_t T);
   void attention_block(int64_t layer, int64_t T, int64_t pos0);
   void ffn_block(int64_t layer, int64_t T);
@@ -48,12 +44,13 @@ class Transformer {
   Backend& be_;
   Communicator& comm_;
   KvCache& cache_;
-  float* inv_freq_ = nullptr;  // backend copy of rope_inv_freq(config)
-  int64_t capacity_ = 0;       // positions the scratch buffers hold
-  std::vector<void*> buffers_;
-  float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *att_ = nullptr, *o_ = nullptr;
-  float *gate_ = nullptr, *up_ = nullptr, *logits_ = nullptr;
-  int32_t *ids_ = nullptr, *pos_ = nullptr;
+  Buffer<float> inv_freq_;  // backend copy of rope_inv_freq(config)
+  int64_t capacity_ = 0;    // positions the scratch buffers hold
+  // Activations of up to capacity_ positions, in backend memory.
+  Buffer<float> x_, h_, q_, att_, o_, gate_, up_;
+  Buffer<float> logits_;    // [positions, vocab_per_rank]: this rank's LM head rows
+  Buffer<float> gathered_;  // [positions, world * vocab_per_rank]: every rank's, in order
+  Buffer<int32_t> ids_, pos_;
 };
 
 }  // namespace tplm

@@ -1,17 +1,21 @@
 #pragma once
 // The exchanges between the ranks of one world. Implementations: in-process
-// threads (shared memory), MPI processes, NCCL GPUs. The interface assumes no
-// shared memory: every buffer belongs to the calling rank.
+// threads (host memory, or one GPU's memory), MPI processes, NCCL GPUs. The
+// interface assumes no shared memory: every buffer belongs to the calling rank.
+//
+// Data collectives take pointers in the backend's memory (device memory for
+// cuda) and are ordered after the work already queued on the rank's stream
+// (set_stream). Host-side decisions and barriers go through control().
 //
 // Every rank of the world must make the same calls in the same order with the
 // same sizes. A call that cannot complete (a peer died, a link broke, the
 // timeout passed) throws CommError on every rank that can still run.
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <string>
 
 #include "base/error.hpp"
+#include "parallel/control_channel.hpp"
 
 namespace tplm {
 
@@ -26,17 +30,24 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
 
-  // data[i] = sum over ranks of data[i], on every rank.
+  // data[i] = sum over ranks of data[i], on every rank, summed in rank order.
   virtual void all_reduce_sum(float* data, size_t count) = 0;
-  // Rank r contributes counts[r] elements (send); every rank receives the
-  // concatenation in rank order (recv: sum of counts elements). Counts may differ.
-  virtual void all_gather(const float* send, std::span<const size_t> counts, float* recv) = 0;
-  // Copies root's bytes to every rank.
-  virtual void broadcast(void* data, size_t bytes, int root) = 0;
-  virtual void barrier() = 0;
+  // Every rank contributes count elements (send); every rank receives the
+  // concatenation in rank order (recv: world_size * count elements).
+  virtual void all_gather(const float* send, size_t count, float* recv) = 0;
 
-  // Bytes this rank has sent and seconds it has spent inside collectives, for
-  // the exchange-versus-compute report.
+  virtual ControlChannel& control() = 0;
+
+  // Ends the world after a rank failed: every rank waiting in or entering a
+  // collective throws CommError(reason) instead of waiting for the timeout.
+  virtual void abort(const std::string& /*reason*/) {}
+
+  // The stream (a cudaStream_t) the rank's kernels run on; device-memory
+  // communicators order their collectives on it. Host communicators ignore it.
+  virtual void set_stream(void* /*stream*/) {}
+
+  // Bytes this rank has sent and seconds it has spent inside collectives
+  // (data and control), for the exchange-versus-compute report.
   virtual uint64_t bytes_sent() const { return 0; }
   virtual double seconds_in_collectives() const { return 0.0; }
 };

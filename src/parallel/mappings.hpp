@@ -1,25 +1,34 @@
 #pragma once
-// Megatron-style mappings: every exchange the model makes goes through one of
-// these named helpers, and each does nothing at tp = 1 (no copy, no call).
+// Megatron-style mappings: every exchange the model and the engine make goes
+// through one of these named helpers, and each does nothing at tp = 1 (no
+// copy, no call).
 //
 //   reduce_from_tensor_parallel: after a row-parallel layer, each rank holds a
 //     partial sum y_r = a_r · W[rows_r, :]; the layer's output is sum_r y_r.
 //   gather_from_tensor_parallel: after a column-parallel layer whose output is
 //     needed whole (the vocab-parallel LM head), rank r holds columns
-//     [begin_r, end_r); the output is their concatenation in rank order.
+//     [r * count, (r + 1) * count); the output is their concatenation in rank order.
+//   broadcast_from_rank0: what rank 0 decided (host memory), on every rank.
 #include <cstddef>
-#include <span>
+#include <type_traits>
 
 #include "parallel/communicator.hpp"
 
 namespace tplm {
 
-// x (count floats) <- sum over ranks of x.
+// x (count floats, backend memory) <- sum over ranks of x.
 void reduce_from_tensor_parallel(Communicator& comm, float* x, size_t count);
 
-// full <- concatenation over ranks of part (counts[r] floats from rank r).
-// At tp = 1 copies part into full only when they are different buffers.
-void gather_from_tensor_parallel(Communicator& comm, const float* part,
-                                 std::span<const size_t> counts, float* full);
+// The concatenation over ranks of part (count floats each, backend memory).
+// Returns full (world_size * count floats), or part itself at tp = 1.
+const float* gather_from_tensor_parallel(Communicator& comm, const float* part, size_t count,
+                                         float* full);
+
+// value <- rank 0's value, on every rank (host memory).
+template <class T>
+void broadcast_from_rank0(ControlChannel& control, T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  if (control.world_size() > 1) control.broadcast(&value, sizeof(T), 0);
+}
 
 }  // namespace tplm

@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdio>
 
 #include "format/dtype.hpp"
 #include "parallel/split_range.hpp"
@@ -41,27 +40,12 @@ const TensorSlice& RankPlan::slice(std::string_view name) const {
 
 namespace {
 
-constexpr int kMaxTp = 64;
+using Role = SplitRole;
 
-// What a tensor is to the split, from its canonical name.
-enum class Role { Replicated, QHeads, KvHeads, OutHeads, FfnRows, FfnCols, LmHead, Embedding };
-
-Role role_of(const std::string& name) {
-  if (name == "token_embd.weight") return Role::Embedding;
-  if (name == "output.weight") return Role::LmHead;
-  int64_t layer = 0;
-  int consumed = 0;
-  if (std::sscanf(name.c_str(), "blk.%ld.%n", &layer, &consumed) != 1 || consumed == 0)
-    return Role::Replicated;
-  const std::string what = name.substr(static_cast<size_t>(consumed));
-  if (what == "attn_q.weight" || what == "attn_q.bias") return Role::QHeads;
-  if (what == "attn_k.weight" || what == "attn_k.bias" || what == "attn_v.weight" ||
-      what == "attn_v.bias")
-    return Role::KvHeads;
-  if (what == "attn_output.weight") return Role::OutHeads;
-  if (what == "ffn_gate.weight" || what == "ffn_up.weight") return Role::FfnRows;
-  if (what == "ffn_down.weight") return Role::FfnCols;
-  return Role::Replicated;
+// What a tensor is to the split: the contract's role (tensors outside the
+// contract are carried whole).
+Role role_of(const TensorInfo& t) {
+  return t.id.kind == TensorKind::Unknown ? Role::Replicated : tensor_spec(t.id.kind).role;
 }
 
 // The largest quantization block among the tensors of a role: the unit in
@@ -69,13 +53,13 @@ Role role_of(const std::string& name) {
 int64_t input_block(const ModelFile& m, Role role) {
   int64_t unit = 1;
   for (const TensorInfo& t : m.tensors)
-    if (role_of(t.name) == role) unit = std::max(unit, dtype_traits(t.dtype).block_elems);
+    if (role_of(t) == role) unit = std::max(unit, dtype_traits(t.dtype).block_elems);
   return unit;
 }
 
 const TensorInfo* first_of(const ModelFile& m, Role role) {
   for (const TensorInfo& t : m.tensors)
-    if (role_of(t.name) == role) return &t;
+    if (role_of(t) == role) return &t;
   return nullptr;
 }
 
@@ -124,6 +108,11 @@ std::vector<std::string> shape_violations(const ModelFile& m, int tp) {
   return v;
 }
 
+// Rows of the vocabulary per rank: the padded, equal count of the logits gather.
+int64_t vocab_per_rank(int64_t vocab, int tp) {
+  return (vocab + tp - 1) / tp;
+}
+
 // The ranges of rank r (assumes the shape checks passed).
 RankPlan rank_ranges(const ModelFile& m, int tp, int r) {
   const ModelConfig& c = m.config;
@@ -137,7 +126,8 @@ RankPlan rank_ranges(const ModelFile& m, int tp, int r) {
     rp.kv_heads = split_range(c.n_kv_heads, r, tp);
   }
   rp.ffn = split_range_in_units(c.ffn_dim, input_block(m, Role::FfnCols), r, tp);
-  rp.vocab = split_range(c.vocab_size, r, tp);
+  const int64_t vp = vocab_per_rank(c.vocab_size, tp);
+  rp.vocab = {std::min(r * vp, c.vocab_size), std::min((r + 1) * vp, c.vocab_size)};
   rp.kv_cache_bytes = 2ull * static_cast<uint64_t>(c.n_layers) *
                       static_cast<uint64_t>(c.context_length) *
                       static_cast<uint64_t>(rp.kv_heads.size() * c.head_dim) * sizeof(float);
@@ -149,13 +139,14 @@ TensorSlice slice_of(const TensorInfo& t, const RankPlan& rp, const ModelConfig&
                      bool embedding_split, std::vector<std::string>& problems) {
   TensorSlice s;
   s.name = t.name;
+  s.id = t.id;
   s.rows = {0, t.rows()};
   s.cols = {0, t.cols()};
   const bool vec = t.shape.size() <= 1;
   Range* out_dim = vec ? &s.cols : &s.rows;  // a bias's elements are its output features
   const Range heads{rp.heads.begin * c.head_dim, rp.heads.end * c.head_dim};
   const Range kv{rp.kv_heads.begin * c.head_dim, rp.kv_heads.end * c.head_dim};
-  switch (role_of(t.name)) {
+  switch (role_of(t)) {
     case Role::QHeads:
       s.kind = SplitKind::Column, *out_dim = heads;
       break;
@@ -171,7 +162,7 @@ TensorSlice slice_of(const TensorInfo& t, const RankPlan& rp, const ModelConfig&
     case Role::FfnCols:
       s.kind = SplitKind::Row, s.cols = rp.ffn;
       break;
-    case Role::LmHead:
+    case Role::Vocab:
       s.kind = SplitKind::Vocab, *out_dim = rp.vocab;
       break;
     case Role::Embedding:
@@ -227,6 +218,7 @@ void decide_embedding(const ModelFile& m, int tp, uint64_t total, Plan& p) {
 Plan build_plan(const ModelFile& m, int tp, std::vector<std::string>& problems) {
   Plan p;
   p.tp = tp;
+  p.vocab_per_rank = vocab_per_rank(m.config.vocab_size, tp);
   p.kv_replication = tp > m.config.n_kv_heads ? tp / static_cast<int>(m.config.n_kv_heads) : 1;
   for (const TensorInfo& t : m.tensors) p.total_weight_bytes += whole_bytes(t);
   decide_embedding(m, tp, p.total_weight_bytes, p);

@@ -16,10 +16,14 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/range.hpp"
 #include "format/model_file.hpp"
 #include "format/tensor_read.hpp"
 
 namespace tplm {
+
+// The largest world tplm plans for.
+constexpr int kMaxTp = 64;
 
 enum class SplitKind : uint8_t { Replicated, Column, Row, Vocab };
 std::string_view split_kind_name(SplitKind k);
@@ -28,6 +32,7 @@ std::string_view split_kind_name(SplitKind k);
 // (a 1-D tensor has one row).
 struct TensorSlice {
   std::string name;
+  TensorId id;  // what the tensor contract says it is
   SplitKind kind = SplitKind::Replicated;
   Range rows;
   Range cols;
@@ -39,7 +44,8 @@ struct RankPlan {
   Range heads;     // query heads [begin, end)
   Range kv_heads;  // kv heads [begin, end)
   Range ffn;       // FFN columns (gate/up rows, down columns)
-  Range vocab;     // vocabulary rows of the LM head (and embedding when vocab-parallel)
+  Range vocab;     // vocabulary rows of the LM head (and embedding when vocab-parallel):
+                   // [r * vocab_per_rank, (r + 1) * vocab_per_rank) cut at the vocabulary's end
   std::vector<TensorSlice> slices;  // every tensor of the model, in ModelFile order
   uint64_t weight_bytes = 0;        // sum of slices' bytes
   uint64_t kv_cache_bytes = 0;      // f32 K and V for the full context, all layers
@@ -50,6 +56,11 @@ struct Plan {
   int tp = 1;
   int kv_replication = 1;  // ranks sharing one kv head (tp / n_kv_heads when tp > n_kv_heads)
   bool embedding_vocab_parallel = true;
+  // Vocabulary rows per rank in the logits gather: every rank sends this many
+  // (one count, as NCCL's all-gather needs); a rank with fewer real rows pads
+  // the end with scores that are never read. The gathered logits are then the
+  // vocabulary in order, followed by the padding.
+  int64_t vocab_per_rank = 0;
   std::string embedding_reason;  // why the plan split or replicated the embedding
   std::vector<RankPlan> ranks;
   uint64_t total_weight_bytes = 0;       // the model's weights, unsplit

@@ -1,13 +1,17 @@
 #pragma once
 // The communicator of ranks that are threads of one process: collectives over
-// shared memory. Each call publishes the rank's buffer pointer, meets the
-// others at a barrier, and reads their buffers directly; no staging copies.
+// memory they all reach (host memory, or one GPU's memory: PeerMemory). Each
+// call publishes the rank's buffer pointer, meets the others at a barrier,
+// and reads their buffers directly; no staging copies. It is also the world's
+// control channel (broadcast and barrier on host memory).
 //
 //   all_reduce_sum: reduce-scatter then all-gather. Rank r sums chunk r of
 //     every rank's buffer (in rank order, so the result is the same on every
 //     rank) into chunk r of its own; barrier; then copies every other chunk q
 //     from rank q's buffer. Each rank adds 1/N of the vector.
 //   all_gather, broadcast: every rank copies straight from the owner's buffer.
+//   With device memory, a rank's stream is drained before it publishes a
+//   buffer and after its copies, so the host barriers order the device work.
 // Three barriers per all-reduce, two per gather/broadcast (the last one keeps
 // every buffer alive until all readers are done).
 //
@@ -19,13 +23,15 @@
 //
 // bytes_sent counts the bytes other ranks read from this rank's buffers (what
 // a network would carry): all-reduce (count - chunk_r)*4 + (N-1)*chunk_r*4,
-// all_gather (N-1)*counts[r]*4, broadcast (N-1)*bytes at the root.
+// all_gather (N-1)*count*4, broadcast (N-1)*bytes at the root.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "parallel/communicator.hpp"
+#include "parallel/peer_memory.hpp"
 #include "parallel/world_barrier.hpp"
 
 namespace tplm {
@@ -49,15 +55,20 @@ class ThreadWorld {
   std::vector<const void*> buffers_;  // per rank; published before a barrier, read after it
 };
 
-class ThreadCommunicator final : public Communicator {
+class ThreadCommunicator final : public Communicator, public ControlChannel {
  public:
-  ThreadCommunicator(std::shared_ptr<ThreadWorld> world, int rank);
+  ThreadCommunicator(std::shared_ptr<ThreadWorld> world, int rank,
+                     std::unique_ptr<PeerMemory> memory);
   int rank() const override { return rank_; }
   int world_size() const override { return world_->size(); }
   ThreadWorld& world() { return *world_; }
 
   void all_reduce_sum(float* data, size_t count) override;
-  void all_gather(const float* send, std::span<const size_t> counts, float* recv) override;
+  void all_gather(const float* send, size_t count, float* recv) override;
+  ControlChannel& control() override { return *this; }
+  void set_stream(void* stream) override { memory_->set_stream(stream); }
+  void abort(const std::string& reason) override { world_->abort(reason); }
+
   void broadcast(void* data, size_t bytes, int root) override;
   void barrier() override;
 
@@ -74,12 +85,16 @@ class ThreadCommunicator final : public Communicator {
 
   std::shared_ptr<ThreadWorld> world_;
   int rank_;
+  std::unique_ptr<PeerMemory> memory_;
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<double> seconds_{0.0};
 };
 
 // One world of n thread ranks; element r is rank r's communicator (a
-// ThreadCommunicator). Throws Error when n < 1.
-std::vector<std::unique_ptr<Communicator>> make_thread_communicators(int n, double timeout_seconds);
+// ThreadCommunicator) over the memory make_memory gives (host memory when
+// empty). Throws Error when n < 1.
+using PeerMemoryFactory = std::function<std::unique_ptr<PeerMemory>()>;
+std::vector<std::unique_ptr<Communicator>> make_thread_communicators(
+    int n, double timeout_seconds, const PeerMemoryFactory& make_memory = {});
 
 }  // namespace tplm

@@ -2,9 +2,10 @@
 // `tplm bench`: load the model over tp ranks, then time one prefill of
 // prompt_tokens positions and gen_tokens decode steps (greedy, no stop token).
 #include <cstdint>
+#include <string>
 #include <vector>
 
-#include "runtime/session.hpp"
+#include "runtime/engine.hpp"
 
 namespace tplm {
 

@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "parallel/plan.hpp"
 #include "parallel/process_world.hpp"
-#include "parallel/thread_communicator.hpp"
 #include "parallel/solo_communicator.hpp"
+#include "parallel/thread_communicator.hpp"
 
 namespace tplm {
 
@@ -51,23 +52,25 @@ namespace {
 // others leave their collectives with CommError instead of waiting forever;
 // the first real error (not the resulting CommErrors) is rethrown.
 void launch_threads(const LaunchOptions& options, const RankFunction& fn) {
-  auto comms = make_thread_communicators(options.tp, options.timeout_seconds);
+  auto comms = options.make_thread_comms
+                   ? options.make_thread_comms(options.tp, options.timeout_seconds)
+                   : make_thread_communicators(options.tp, options.timeout_seconds);
   std::mutex mu;
   std::exception_ptr first, first_comm;
   auto run_rank = [&](int r) {
-    auto& comm = static_cast<ThreadCommunicator&>(*comms[static_cast<size_t>(r)]);
+    Communicator& comm = *comms[static_cast<size_t>(r)];
     try {
       fn(comm);
     } catch (const CommError&) {
       std::lock_guard lock(mu);
       if (!first_comm) first_comm = std::current_exception();
-      comm.world().abort("rank " + std::to_string(r) + " failed");
+      comm.abort("rank " + std::to_string(r) + " failed");
     } catch (const std::exception& e) {
       {
         std::lock_guard lock(mu);
         if (!first) first = std::current_exception();
       }
-      comm.world().abort("rank " + std::to_string(r) + " failed: " + e.what());
+      comm.abort("rank " + std::to_string(r) + " failed: " + e.what());
     }
   };
   std::vector<std::thread> threads;
@@ -82,7 +85,8 @@ void launch_threads(const LaunchOptions& options, const RankFunction& fn) {
 // once (the peers would otherwise wait in a collective until the timeout).
 void launch_mpi(const ProcessWorld& w, const LaunchOptions& options, const RankFunction& fn) {
   if (options.tp != 1 && options.tp != w.size) throw Error(tp_mismatch(w, options.tp));
-  auto comm = make_mpi_communicator(options.timeout_seconds);
+  auto comm = options.make_process_comm ? options.make_process_comm(options.timeout_seconds)
+                                        : make_mpi_communicator(options.timeout_seconds);
   try {
     fn(*comm);
   } catch (const std::exception& e) {
@@ -101,8 +105,9 @@ void launch_mpi(const ProcessWorld& w, const LaunchOptions& options, const RankF
 }  // namespace
 
 void launch_ranks(const LaunchOptions& options, const RankFunction& fn) {
-  if (options.tp < 1 || options.tp > 64)
-    throw Error("--tp " + std::to_string(options.tp) + " is out of range; use 1 to 64");
+  if (options.tp < 1 || options.tp > kMaxTp)
+    throw Error("--tp " + std::to_string(options.tp) + " is out of range; use 1 to " +
+                std::to_string(kMaxTp));
   if (auto w = detect_mpi_launch()) {
     launch_mpi(*w, options, fn);
     return;

@@ -7,14 +7,26 @@
 // When a rank throws, the world is aborted so that no other rank waits forever
 // in a collective, and the first error is rethrown on the caller.
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "parallel/communicator.hpp"
 
 namespace tplm {
 
+// The communicators that match the ranks' backend: those of n thread ranks in
+// this process, or this process's one rank under mpirun.
+using ThreadCommsFactory =
+    std::function<std::vector<std::unique_ptr<Communicator>>(int n, double timeout_seconds)>;
+using ProcessCommFactory = std::function<std::unique_ptr<Communicator>(double timeout_seconds)>;
+
 struct LaunchOptions {
+  LaunchOptions() = default;
+  LaunchOptions(int tp_, double timeout) : tp(tp_), timeout_seconds(timeout) {}
   int tp = 1;
-  double timeout_seconds = 300.0;  // a collective that waits longer fails (dead peer)
+  double timeout_seconds = 300.0;        // a collective that waits longer fails (dead peer)
+  ThreadCommsFactory make_thread_comms;  // empty: host-memory thread communicators
+  ProcessCommFactory make_process_comm;  // empty: the MPI communicator
 };
 
 using RankFunction = std::function<void(Communicator&)>;

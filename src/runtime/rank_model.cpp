@@ -34,7 +34,8 @@ RankModel make_rank_model(const ModelFile& model, const Plan& plan, Communicator
                           const RankModelOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   RankModel rm;
-  rm.backend = make_cpu_backend(std::max(1, options.threads));
+  rm.backend = make_backend(options.backend, options.device, std::max(1, options.threads));
+  comm.set_stream(rm.backend->native_stream());
   rm.shard = load_shard(model, plan, comm.rank(), *rm.backend,
                         progress_line(options.show_progress && comm.rank() == 0));
   const ModelConfig& c = model.config;

@@ -1,7 +1,6 @@
 #pragma once
 // Everything one rank holds to run the model: its backend, its shard of the
 // weights, its KV cache and the forward pass over them.
-#include <functional>
 #include <memory>
 
 #include "backend/backend.hpp"
@@ -14,6 +13,8 @@
 namespace tplm {
 
 struct RankModelOptions {
+  BackendKind backend = BackendKind::Cpu;
+  int device = 0;              // the GPU of this rank (cuda)
   int threads = 1;             // kernel threads of this rank
   int64_t max_context = 0;     // positions of the KV cache (0: the model's context length)
   bool show_progress = false;  // a loading progress line on stderr (rank 0 only)
@@ -27,7 +28,7 @@ struct RankModel {
   double load_seconds = 0;
 };
 
-// Builds the rank's model; the model file and plan must outlive it.
+// Builds the rank's model; the model file, plan and communicator must outlive it.
 RankModel make_rank_model(const ModelFile& model, const Plan& plan, Communicator& comm,
                           const RankModelOptions& options);
 

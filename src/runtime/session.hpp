@@ -1,23 +1,17 @@
 #pragma once
-// One generation from the user's point of view: open the model, plan it (all
-// errors before anything is loaded), tokenize, start the ranks, load every
-// rank's shard in parallel, generate. Rank 0's text goes to on_text as it comes.
+// `tplm run` as a job on the engine: tokenize, load every rank, generate from
+// rank 0. Rank 0's text goes to on_text as it comes.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "parallel/plan.hpp"
+#include "runtime/engine.hpp"
 #include "runtime/generator.hpp"
 #include "runtime/run_options.hpp"
 
 namespace tplm {
-
-struct RankReport {
-  uint64_t weight_bytes = 0;       // loaded
-  uint64_t plan_weight_bytes = 0;  // the plan's figure
-  uint64_t kv_cache_bytes = 0;
-};
 
 struct RunReport {
   std::vector<int32_t> prompt_tokens;  // BOS included

@@ -2,58 +2,55 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <map>
 #include <memory>
 
-#include "backend/cpu/dequant.hpp"
+#include "format/dtype_convert.hpp"
 #include "format/rope_layout.hpp"
 #include "format/tensor_read.hpp"
 
 namespace tplm {
 
-LoadedShard::~LoadedShard() {
-  for (void* p : buffers_) backend_.release(p);
-}
-
-void* LoadedShard::own(size_t bytes) {
-  void* p = backend_.alloc(std::max<size_t>(bytes, 1));
-  buffers_.push_back(p);
-  return p;
-}
-
 namespace {
 
-// Whether this tensor is a Q or K projection (weight or bias), whose rows follow the RoPE layout.
-bool is_rope_rows(const std::string& name) {
-  return name.find(".attn_q.") != std::string::npos || name.find(".attn_k.") != std::string::npos;
-}
-
-// A 1-D tensor's elements as float32 (norms and biases are used as float by every kernel).
-std::vector<float> to_f32(const TensorInfo& t, const std::vector<uint8_t>& raw, int64_t n) {
-  std::vector<float> out(static_cast<size_t>(n));
-  WeightView w{t.dtype, 1, n, raw.data()};
-  cpu::dequantize_row(w, 0, out.data());
-  return out;
-}
-
 struct Loaded {
-  const void* data = nullptr;
-  WeightView view;
+  const float* vec = nullptr;  // 1-D tensors, as float32
+  WeightView view;             // 2-D tensors, in their file dtype
+};
+
+// Where the forward pass finds each kind of layer tensor: a weight in its
+// dtype, or a float32 vector (norms, biases).
+struct LayerBinding {
+  TensorKind kind;
+  WeightView LayerWeights::*view;
+  const float* LayerWeights::*vec;
+};
+constexpr LayerBinding kLayerBindings[] = {
+    {TensorKind::AttnNorm, nullptr, &LayerWeights::attn_norm},
+    {TensorKind::Q, &LayerWeights::wq, nullptr},
+    {TensorKind::K, &LayerWeights::wk, nullptr},
+    {TensorKind::V, &LayerWeights::wv, nullptr},
+    {TensorKind::QBias, nullptr, &LayerWeights::bq},
+    {TensorKind::KBias, nullptr, &LayerWeights::bk},
+    {TensorKind::VBias, nullptr, &LayerWeights::bv},
+    {TensorKind::O, &LayerWeights::wo, nullptr},
+    {TensorKind::FfnNorm, nullptr, &LayerWeights::ffn_norm},
+    {TensorKind::Gate, &LayerWeights::gate, nullptr},
+    {TensorKind::Up, &LayerWeights::up, nullptr},
+    {TensorKind::Down, &LayerWeights::down, nullptr},
 };
 
 class Loader {
  public:
-  Loader(const ModelFile& m, LoadedShard& shard) : model_(m), shard_(shard) {}
+  Loader(const ModelFile& m, LoadedShard& shard, Backend& backend)
+      : model_(m), shard_(shard), backend_(backend) {}
 
   Loaded load(const TensorSlice& s) {
     const TensorInfo& t = model_.at(s.name);
     std::vector<uint8_t> raw(TensorReader::block_bytes(t, s.rows, s.cols));
     reader_.read_block(t, s.rows, s.cols, raw.data());
     const bool vector = t.shape.size() == 1;
-    if (is_rope_rows(t.name) && t.rope_layout == RopeLayout::RotateHalf) {
+    if (t.rope_layout == RopeLayout::RotateHalf && s.id.kind != TensorKind::Unknown &&
+        tensor_spec(s.id.kind).rope_rows) {
       const int64_t hd = model_.config.head_dim;
       const int64_t rows = vector ? s.cols.size() : s.rows.size();
       const uint64_t row_bytes =
@@ -62,12 +59,12 @@ class Loader {
     }
     Loaded out;
     if (vector) {
-      std::vector<float> f = to_f32(t, raw, s.cols.size());
-      out.data = upload(f.data(), f.size() * sizeof(float));
-      out.view = WeightView{DType::F32, 1, s.cols.size(), out.data};
+      std::vector<float> f(static_cast<size_t>(s.cols.size()));
+      dequantize(t.dtype, raw.data(), s.cols.size(), f.data());
+      out.vec = static_cast<const float*>(upload(f.data(), f.size() * sizeof(float)));
+      out.view = WeightView{DType::F32, 1, s.cols.size(), out.vec};
     } else {
-      out.data = upload(raw.data(), raw.size());
-      out.view = WeightView{t.dtype, s.rows.size(), s.cols.size(), out.data};
+      out.view = WeightView{t.dtype, s.rows.size(), s.cols.size(), upload(raw.data(), raw.size())};
     }
     shard_.bytes_read = reader_.bytes_read();
     return out;
@@ -75,63 +72,41 @@ class Loader {
 
  private:
   const void* upload(const void* host, size_t bytes) {
-    void* p = shard_.own(bytes);
-    shard_.backend().upload(p, host, bytes);
+    void* p = shard_.own(backend_, bytes);
+    backend_.upload(p, host, bytes);
     shard_.weight_bytes += bytes;
     return p;
   }
 
   const ModelFile& model_;
   LoadedShard& shard_;
+  Backend& backend_;
   TensorReader reader_;
 };
 
-// Puts a loaded tensor where the forward pass expects it.
-void bind_tensor(ShardWeights& w, const std::string& name, const Loaded& t) {
-  auto vec = [&] { return static_cast<const float*>(t.data); };
-  if (name == "token_embd.weight") {
-    w.embedding = t.view;
-    return;
+// Puts a loaded tensor where the forward pass expects it (tensors outside the
+// contract are not used).
+void bind_tensor(ShardWeights& w, TensorId id, const Loaded& t) {
+  switch (id.kind) {
+    case TensorKind::Embedding:
+      w.embedding = t.view;
+      return;
+    case TensorKind::OutputNorm:
+      w.output_norm = t.vec;
+      return;
+    case TensorKind::LmHead:
+      w.lm_head = t.view;
+      return;
+    default:
+      break;
   }
-  if (name == "output_norm.weight") {
-    w.output_norm = vec();
-    return;
+  if (id.layer < 0 || id.layer >= static_cast<int64_t>(w.layers.size())) return;
+  LayerWeights& lw = w.layers[static_cast<size_t>(id.layer)];
+  for (const LayerBinding& b : kLayerBindings) {
+    if (b.kind != id.kind) continue;
+    if (b.view) lw.*b.view = t.view;
+    if (b.vec) lw.*b.vec = t.vec;
   }
-  if (name == "output.weight") {
-    w.lm_head = t.view;
-    return;
-  }
-  int64_t layer = -1;
-  int consumed = 0;
-  if (std::sscanf(name.c_str(), "blk.%ld.%n", &layer, &consumed) != 1 || layer < 0 ||
-      layer >= static_cast<int64_t>(w.layers.size()))
-    return;  // a tensor the forward pass does not use
-  LayerWeights& lw = w.layers[static_cast<size_t>(layer)];
-  const std::string what = name.substr(static_cast<size_t>(consumed));
-  if (what == "attn_norm.weight")
-    lw.attn_norm = vec();
-  else if (what == "attn_q.weight")
-    lw.wq = t.view;
-  else if (what == "attn_k.weight")
-    lw.wk = t.view;
-  else if (what == "attn_v.weight")
-    lw.wv = t.view;
-  else if (what == "attn_q.bias")
-    lw.bq = vec();
-  else if (what == "attn_k.bias")
-    lw.bk = vec();
-  else if (what == "attn_v.bias")
-    lw.bv = vec();
-  else if (what == "attn_output.weight")
-    lw.wo = t.view;
-  else if (what == "ffn_norm.weight")
-    lw.ffn_norm = vec();
-  else if (what == "ffn_gate.weight")
-    lw.gate = t.view;
-  else if (what == "ffn_up.weight")
-    lw.up = t.view;
-  else if (what == "ffn_down.weight")
-    lw.down = t.view;
 }
 
 ShardShape shape_of(const Plan& plan, const RankPlan& rp) {
@@ -140,8 +115,7 @@ ShardShape shape_of(const Plan& plan, const RankPlan& rp) {
   s.n_kv_heads = rp.kv_heads.size();
   s.ffn = rp.ffn.size();
   s.vocab = rp.vocab.size();
-  for (const RankPlan& r : plan.ranks)
-    s.vocab_counts.push_back(static_cast<size_t>(r.vocab.size()));
+  s.vocab_per_rank = plan.vocab_per_rank;
   return s;
 }
 
@@ -163,18 +137,18 @@ void tie_lm_head(ShardWeights& w, const RankPlan& rp) {
 std::unique_ptr<LoadedShard> load_shard(const ModelFile& model, const Plan& plan, int rank,
                                         Backend& backend, const LoadProgress& progress) {
   const RankPlan& rp = plan.ranks.at(static_cast<size_t>(rank));
-  auto shard = std::make_unique<LoadedShard>(backend);
+  auto shard = std::make_unique<LoadedShard>();
   shard->shape = shape_of(plan, rp);
   shard->weights.layers.resize(static_cast<size_t>(model.config.n_layers));
-  Loader loader(model, *shard);
+  Loader loader(model, *shard, backend);
   uint64_t done = 0;
   for (const TensorSlice& s : rp.slices) {
     Loaded t = loader.load(s);
-    if (s.name == "token_embd.weight") {
+    if (s.id.kind == TensorKind::Embedding) {
       shard->weights.embedding_vocab_parallel = s.kind == SplitKind::Vocab;
       shard->weights.embedding_row_begin = s.rows.begin;
     }
-    bind_tensor(shard->weights, s.name, t);
+    bind_tensor(shard->weights, s.id, t);
     done += s.bytes;
     if (progress) progress(done, rp.weight_bytes);
   }

@@ -18,22 +18,19 @@ namespace tplm {
 
 class LoadedShard {
  public:
-  explicit LoadedShard(Backend& backend) : backend_(backend) {}
-  ~LoadedShard();
-  LoadedShard(const LoadedShard&) = delete;
-  LoadedShard& operator=(const LoadedShard&) = delete;
-
   ShardWeights weights;
   ShardShape shape;
   uint64_t weight_bytes = 0;  // bytes of backend memory this rank holds for weights
   uint64_t bytes_read = 0;    // bytes read from the model file(s)
 
-  void* own(size_t bytes);  // backend memory released with the shard
-  Backend& backend() { return backend_; }
+  // Backend memory released with the shard.
+  void* own(Backend& backend, size_t bytes) {
+    buffers_.emplace_back(backend, bytes);
+    return buffers_.back().data();
+  }
 
  private:
-  Backend& backend_;
-  std::vector<void*> buffers_;
+  std::vector<Buffer<uint8_t>> buffers_;
 };
 
 // progress(done_bytes, total_bytes) is called after each tensor (may be empty).

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "backend/backend.hpp"
+#include "backend/cpu/cpu_backend.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
 

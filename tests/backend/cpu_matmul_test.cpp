@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "backend/backend.hpp"
+#include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"

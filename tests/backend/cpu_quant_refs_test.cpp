@@ -8,7 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "backend/backend.hpp"
+#include "backend/cpu/cpu_backend.hpp"
 #include "backend/reference.hpp"
 #include "support/test_paths.hpp"
 

@@ -1,10 +1,10 @@
+#include "format/rope_layout.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "format/rope_layout.hpp"
 
 namespace tplm {
 namespace {

@@ -1,5 +1,7 @@
 // The llama2.c tokenizer (.bin reader + SentencePiece-style BPE) against the
 // reference runner's outputs, and Utf8Stream.
+#include "model/tokenizer/tokenizer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,7 +13,6 @@
 #include "format/llama2c_tokenizer.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/sentencepiece_bpe.hpp"
-#include "model/tokenizer/tokenizer.hpp"
 #include "support/test_paths.hpp"
 
 namespace tplm {

@@ -1,12 +1,13 @@
 // The plan: coverage of every tensor, head/kv mapping, uneven splits,
 // quantized block boundaries, limits and the exact error messages.
+#include "parallel/plan.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "format/tensor_info.hpp"
-#include "parallel/plan.hpp"
 #include "support/test_paths.hpp"
 
 namespace tplm {
@@ -16,6 +17,7 @@ TensorInfo tensor(std::string name, DType dt, std::vector<int64_t> shape) {
   TensorInfo t;
   t.name = std::move(name);
   t.source_name = t.name;
+  t.id = parse_tensor_name(t.name);
   t.dtype = dt;
   t.shape = std::move(shape);
   t.nbytes = static_cast<uint64_t>(t.rows()) * dtype_bytes(dt, t.cols());
@@ -40,7 +42,7 @@ ModelFile make_model(const Shape& s) {
   const int64_t hd = c.head_dim;
   m.tensors.push_back(tensor("token_embd.weight", s.dt, {s.vocab, s.dim}));
   for (int64_t l = 0; l < s.layers; ++l) {
-    auto n = [&](const char* w) { return layer_tensor_name(l, w); };
+    auto n = [&](const char* w) { return "blk." + std::to_string(l) + "." + w; };
     m.tensors.push_back(tensor(n("attn_norm.weight"), DType::F32, {s.dim}));
     m.tensors.push_back(tensor(n("attn_q.weight"), s.dt, {s.heads * hd, s.dim}));
     m.tensors.push_back(tensor(n("attn_k.weight"), s.dt, {s.kv * hd, s.dim}));
@@ -308,6 +310,25 @@ TEST(Plan, EmbeddingDecision) {
   EXPECT_EQ(rep.ranks[3].slice("token_embd.weight").kind, SplitKind::Replicated);
   EXPECT_EQ(rep.ranks[3].vocab, (Range{24, 32}));  // the tied LM head still splits
   expect_exact_cover(m, rep);
+}
+
+TEST(Plan, VocabularySlicesArePaddedToOneCount) {
+  Shape s;
+  s.vocab = 515;  // no tp > 1 divides it
+  ModelFile m = make_model(s);
+  for (int tp : {1, 2, 4, 8}) {
+    SCOPED_TRACE(tp);
+    Plan p = make_plan(m, tp);
+    EXPECT_EQ(p.vocab_per_rank, (515 + tp - 1) / tp);
+    int64_t next = 0;
+    for (const RankPlan& rp : p.ranks) {
+      EXPECT_EQ(rp.vocab.begin, next);  // in order, no gap: the gather is the vocabulary
+      EXPECT_LE(rp.vocab.size(), p.vocab_per_rank);
+      next = rp.vocab.end;
+    }
+    EXPECT_EQ(next, 515);
+    EXPECT_EQ(p.ranks.back().vocab.size(), 515 - (tp - 1) * p.vocab_per_rank);
+  }
 }
 
 }  // namespace

@@ -42,9 +42,9 @@ std::vector<float> logits_at(const fs::path& path, int tp) {
   std::vector<int32_t> prompt;
   for (int i = 0; i < 9; ++i)
     prompt.push_back(static_cast<int32_t>((i * 53 + 5) % model.config.vocab_size));
-  auto outs = test::run_on_ranks(model, tp, [&](RankModel& rm, Communicator&) {
+  auto outs = test::run_on_ranks(model, tp, [&](Steps& steps) {
     test::RankOutput o;
-    o.logits = rm.transformer->forward(prompt, 0, true);
+    o.logits = steps.forward(prompt, 0, true);
     return o;
   });
   return outs[0].logits;

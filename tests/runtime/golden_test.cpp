@@ -35,18 +35,17 @@ void check_logits(const ModelFile& model, int tp, const test::Golden& g) {
   const int64_t vocab = model.config.vocab_size;
   std::vector<float> ref(g.logits.begin(), g.logits.begin() + kLogitRows * vocab);
   std::vector<int32_t> ids(g.tokens.begin(), g.tokens.begin() + kLogitRows);
-  auto outs = test::run_on_ranks(model, tp, [&](RankModel& rm, Communicator&) {
+  auto outs = test::run_on_ranks(model, tp, [&](Steps& steps) {
     test::RankOutput o;
-    o.logits = rm.transformer->forward(ids, 0, true);
+    o.logits = steps.forward(ids, 0, true);
     return o;
   });
   EXPECT_LE(test::relative_diff(outs[0].logits, ref), 1e-4) << "prefill, tp " << tp;
 
-  outs = test::run_on_ranks(model, tp, [&](RankModel& rm, Communicator&) {
+  outs = test::run_on_ranks(model, tp, [&](Steps& steps) {
     test::RankOutput o;
     for (int64_t p = 0; p < kLogitRows; ++p) {
-      std::vector<float> row =
-          rm.transformer->forward(std::span(&ids[static_cast<size_t>(p)], 1), p, false);
+      std::vector<float> row = steps.forward(std::span(&ids[static_cast<size_t>(p)], 1), p, false);
       o.logits.insert(o.logits.end(), row.begin(), row.end());
     }
     return o;
@@ -63,9 +62,9 @@ void check_tokens(const ModelFile& model, int tp, const test::Golden& g) {
   // llama2.c's -n counts every position from the BOS: steps - (prompt - 1) new tokens.
   opt.max_new_tokens = g.steps + 1 - g.prompt_tokens;
   opt.bos_id = kBos;
-  auto outs = test::run_on_ranks(model, tp, [&](RankModel& rm, Communicator& comm) {
+  auto outs = test::run_on_ranks(model, tp, [&](Steps& steps) {
     test::RankOutput o;
-    o.generation = generate(*rm.transformer, comm, prompt, opt);
+    o.generation = generate(steps, prompt, opt);
     return o;
   });
   EXPECT_EQ(outs[0].generation.generated, expected) << "tp " << tp;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "runtime/launcher.hpp"
+#include "runtime/engine.hpp"
 #include "support/test_paths.hpp"
 
 namespace tplm::test {
@@ -41,14 +41,16 @@ double relative_diff(const std::vector<float>& a, const std::vector<float>& b) {
 
 std::vector<RankOutput> run_on_ranks(const ModelFile& model, int tp, const RankJob& job,
                                      int64_t max_context) {
-  Plan plan = make_plan(model, tp);
+  EngineOptions options;
+  options.tp = tp;
+  options.threads = 1;
+  options.max_context = max_context;
+  options.show_progress = false;
+  Engine engine(model, options);
   std::vector<RankOutput> out(static_cast<size_t>(tp));
-  launch_ranks({tp, 60.0}, [&](Communicator& comm) {
-    RankModel rm = make_rank_model(model, plan, comm, {1, max_context, false});
-    RankOutput o = job(rm, comm);
-    o.weight_bytes = rm.shard->weight_bytes;
-    out[static_cast<size_t>(comm.rank())] = std::move(o);
-  });
+  engine.run([&](Steps& steps) { out[0] = job(steps); });
+  for (int r = 0; r < tp; ++r)
+    out[static_cast<size_t>(r)].weight_bytes = engine.ranks()[static_cast<size_t>(r)].weight_bytes;
   return out;
 }
 

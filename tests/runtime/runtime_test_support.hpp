@@ -10,7 +10,7 @@
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
 #include "runtime/generator.hpp"
-#include "runtime/rank_model.hpp"
+#include "runtime/steps.hpp"
 
 namespace tplm::test {
 
@@ -26,14 +26,15 @@ Golden read_golden(const std::string& name);
 // max|a - b| / max|b|
 double relative_diff(const std::vector<float>& a, const std::vector<float>& b);
 
-// Runs fn on every rank of a tp world (rank 0's return value is kept).
+// Runs job on rank 0 of a tp world of the engine, while the other ranks
+// follow its steps.
 struct RankOutput {
-  std::vector<float> logits;  // what the test asked for
-  GenerateResult generation;
-  uint64_t weight_bytes = 0;
+  std::vector<float> logits;  // what the test asked for (rank 0 only)
+  GenerateResult generation;  // rank 0 only
+  uint64_t weight_bytes = 0;  // every rank
 };
-using RankJob = std::function<RankOutput(RankModel&, Communicator&)>;
-// Every rank's output, in rank order.
+using RankJob = std::function<RankOutput(Steps&)>;
+// Every rank's output, in rank order: the job's result in element 0.
 std::vector<RankOutput> run_on_ranks(const ModelFile& model, int tp, const RankJob& job,
                                      int64_t max_context = 0);
 

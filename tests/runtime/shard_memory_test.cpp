@@ -15,8 +15,7 @@ TEST_P(ShardMemory, Stories260KRanksHoldTheirPlan) {
   const int tp = GetParam();
   ModelFile model = open_model(test::stories_dir() / "stories260K.bin");
   Plan plan = make_plan(model, tp);
-  auto outs =
-      test::run_on_ranks(model, tp, [](RankModel&, Communicator&) { return test::RankOutput{}; });
+  auto outs = test::run_on_ranks(model, tp, [](Steps&) { return test::RankOutput{}; });
   uint64_t sum = 0;
   for (int r = 0; r < tp; ++r) {
     const double planned = static_cast<double>(plan.ranks[static_cast<size_t>(r)].weight_bytes);
@@ -37,7 +36,7 @@ INSTANTIATE_TEST_SUITE_P(Tp, ShardMemory, ::testing::Values(1, 2, 4),
 TEST(ShardMemory, Tp3IsRefusedWithThePlansMessage) {
   ModelFile model = open_model(test::stories_dir() / "stories260K.bin");
   try {
-    test::run_on_ranks(model, 3, [](RankModel&, Communicator&) { return test::RankOutput{}; });
+    test::run_on_ranks(model, 3, [](Steps&) { return test::RankOutput{}; });
     FAIL() << "tp 3 was accepted";
   } catch (const PlanError& e) {
     EXPECT_NE(std::string(e.what()).find("valid tp: 1, 2, 4, 8"), std::string::npos) << e.what();

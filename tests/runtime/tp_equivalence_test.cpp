@@ -57,17 +57,17 @@ struct TpRun {
 
 TpRun run_at(const ModelFile& model, int tp) {
   const auto prompt = some_prompt(model.config.vocab_size);
-  const int64_t steps =
+  const int64_t n_steps =
       std::min<int64_t>(64, model.config.context_length - static_cast<int64_t>(prompt.size()));
-  auto outs = test::run_on_ranks(model, tp, [&](RankModel& rm, Communicator& comm) {
+  auto outs = test::run_on_ranks(model, tp, [&](Steps& steps) {
     test::RankOutput o;
-    o.logits = rm.transformer->forward(prompt, 0, true);
+    o.logits = steps.forward(prompt, 0, true);
     GenerateOptions greedy;
-    greedy.max_new_tokens = steps;
-    o.generation = generate(*rm.transformer, comm, prompt, greedy);
+    greedy.max_new_tokens = n_steps;
+    o.generation = generate(steps, prompt, greedy);
     GenerateOptions sampled = greedy;
     sampled.sampling = {0.9f, 40, 0.95f, 1234};
-    GenerateResult s = generate(*rm.transformer, comm, prompt, sampled);
+    GenerateResult s = generate(steps, prompt, sampled);
     o.generation.generated.push_back(-1);  // separator between greedy and sampled tokens
     o.generation.generated.insert(o.generation.generated.end(), s.generated.begin(),
                                   s.generated.end());

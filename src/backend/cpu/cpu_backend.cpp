@@ -1,13 +1,14 @@
 // CpuBackend: host memory and the cpu kernels, each split over this rank's
 // thread pool. Every split is by whole outputs (rows, tokens, heads), and each
 // output's arithmetic is fixed, so results are identical for any thread count.
+#include "backend/cpu/cpu_backend.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "backend/backend.hpp"
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/ops.hpp"
@@ -41,6 +42,9 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const override {
     return "cpu";
+  }
+  BackendKind kind() const override {
+    return BackendKind::Cpu;
   }
 
   void* alloc(size_t bytes) override {

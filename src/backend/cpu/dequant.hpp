@@ -1,7 +1,6 @@
 #pragma once
-// Rows of a weight in its file dtype, converted to float32 (exactly: for Q8_0
-// and Q4_0, d * q is a product of an 11-bit and a <= 8-bit integer mantissa and
-// fits in f32's 24 bits, so dequantized values carry no rounding).
+// Rows of a weight in its file dtype, converted to float32 exactly
+// (format/dtype_convert.hpp), and the checks every kernel makes of a weight.
 #include <cstdint>
 
 #include "backend/backend.hpp"

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "backend/cpu/dequant.hpp"
-#include "backend/cpu/half.hpp"
 #include "backend/cpu/kernels.hpp"
+#include "format/half.hpp"
 
 #define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
 // Loops over the tile (R rows x C tokens x S vectors) must be unrolled so that

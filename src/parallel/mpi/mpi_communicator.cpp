@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
-#include <vector>
 
 #include "parallel/process_world.hpp"
 
@@ -98,37 +97,22 @@ void MpiCommunicator::all_reduce_sum(float* data, size_t count) {
       2 * (static_cast<uint64_t>(size_) - 1) * count * sizeof(float) / static_cast<uint64_t>(size_);
 }
 
-void MpiCommunicator::all_gather(const float* send, std::span<const size_t> counts, float* recv) {
-  if (counts.size() != static_cast<size_t>(size_))
-    throw CommError(fmt::format("rank {}: all_gather got {} counts for a world of {} ranks", rank_,
-                                counts.size(), size_));
-  std::vector<int> icounts(counts.size()), displs(counts.size());
-  size_t total = 0;
-  for (size_t r = 0; r < counts.size(); ++r) {
-    if (counts[r] > INT_MAX || total > INT_MAX)
-      throw CommError(
-          fmt::format("rank {}: all_gather of {} elements is too large for MPI's int "
-                      "counts; split the gather",
-                      rank_, counts[r]));
-    icounts[r] = static_cast<int>(counts[r]);
-    displs[r] = static_cast<int>(total);
-    total += counts[r];
-  }
-  const size_t mine = counts[static_cast<size_t>(rank_)];
+void MpiCommunicator::all_gather(const float* send, size_t count, float* recv) {
+  if (count > INT_MAX)
+    throw CommError(fmt::format(
+        "rank {}: all_gather of {} elements is too large for MPI's int counts; split the gather",
+        rank_, count));
   if (size_ == 1) {
-    if (mine != 0 && send != recv) std::copy(send, send + mine, recv);
+    if (count != 0 && send != recv) std::copy(send, send + count, recv);
     return;
   }
   MPI_Request req;
-  // MPI wants a non-null send buffer even for a zero count on some builds.
-  static float empty = 0.0f;
-  const float* sbuf = (mine == 0 || send == nullptr) ? &empty : send;
   const auto t0 = Clock::now();
-  check(MPI_Iallgatherv(sbuf, icounts[static_cast<size_t>(rank_)], MPI_FLOAT, recv, icounts.data(),
-                        displs.data(), MPI_FLOAT, comm_, &req),
+  check(MPI_Iallgather(send, static_cast<int>(count), MPI_FLOAT, recv, static_cast<int>(count),
+                       MPI_FLOAT, comm_, &req),
         "all-gather");
   wait(req, "all-gather", t0);
-  bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * mine * sizeof(float);
+  bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * count * sizeof(float);
 }
 
 void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {

@@ -15,19 +15,20 @@
 //
 // bytes_sent is what a ring algorithm sends from this rank (the volume the
 // network carries, independent of which algorithm OpenMPI picks):
-//   all-reduce 2 (N-1)/N * count * 4, all_gather (N-1) * counts[r] * 4,
+//   all-reduce 2 (N-1)/N * count * 4, all_gather (N-1) * count * 4,
 //   broadcast (N-1) * bytes at the root, 0 elsewhere.
 #include <mpi.h>
 
 #include <chrono>
 #include <cstdint>
-#include <span>
 
 #include "parallel/communicator.hpp"
 
 namespace tplm {
 
-class MpiCommunicator : public Communicator {
+// It is also the world's control channel: MPI carries the host-side decisions
+// (broadcast) and barriers the same way.
+class MpiCommunicator : public Communicator, public ControlChannel {
  public:
   // Duplicates MPI_COMM_WORLD (MPI must be initialized).
   explicit MpiCommunicator(double timeout_seconds);
@@ -38,7 +39,8 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int world_size() const override { return size_; }
   void all_reduce_sum(float* data, size_t count) override;
-  void all_gather(const float* send, std::span<const size_t> counts, float* recv) override;
+  void all_gather(const float* send, size_t count, float* recv) override;
+  ControlChannel& control() override { return *this; }
   void broadcast(void* data, size_t bytes, int root) override;
   void barrier() override;
   uint64_t bytes_sent() const override { return bytes_sent_; }

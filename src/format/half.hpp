@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace tplm::cpu {
+namespace tplm {
 
 inline float bits_to_float(uint32_t bits) {
   float f;
@@ -35,4 +35,4 @@ inline uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
-}  // namespace tplm::cpu
+}  // namespace tplm

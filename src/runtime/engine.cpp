@@ -1,0 +1,104 @@
+#include "runtime/engine.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "base/error.hpp"
+#include "runtime/launcher.hpp"
+#include "runtime/rank_model.hpp"
+#include "runtime/run_options.hpp"
+#include "runtime/step_protocol.hpp"
+
+namespace tplm {
+
+namespace {
+
+// The options' own errors, before any file is opened.
+const EngineOptions& validated(const EngineOptions& o) {
+  if (o.tp < 1 || o.tp > kMaxTp)
+    throw Error(fmt::format("--tp {} is out of range; use 1 to {}", o.tp, kMaxTp));
+  return o;
+}
+
+ModelFile open_checked(const std::string& path) {
+  if (path.empty())
+    throw Error(
+        "no model given; pass -m MODEL (a .gguf, a llama2.c .bin or a Hugging Face folder)");
+  ModelFile m = open_model(path);
+  check_tensors(m);
+  return m;
+}
+
+// Rank 0's side: announce each step, then run it here.
+class LeadSteps final : public Steps {
+ public:
+  LeadSteps(RankModel& rm, Communicator& comm) : rm_(rm), comm_(comm) {}
+
+  std::vector<float> forward(std::span<const int32_t> ids, int64_t pos0, bool all_logits) override {
+    send_step(comm_.control(), ids, pos0, all_logits);
+    return rm_.transformer->forward(ids, pos0, all_logits);
+  }
+  int64_t context() const override { return rm_.transformer->context(); }
+  ExchangeStats exchanges() const override {
+    return {comm_.bytes_sent(), comm_.seconds_in_collectives()};
+  }
+
+ private:
+  RankModel& rm_;
+  Communicator& comm_;
+};
+
+// The other ranks: run rank 0's steps until it stops.
+void follow(RankModel& rm, Communicator& comm) {
+  while (auto step = receive_step(comm.control()))
+    rm.transformer->forward(step->ids, step->pos0, step->all_logits);
+}
+
+}  // namespace
+
+Engine::Engine(const EngineOptions& options)
+    : Engine(open_checked(validated(options).model), options) {}
+
+Engine::Engine(ModelFile model, const EngineOptions& options)
+    : options_(validated(options)), model_(std::move(model)) {
+  const int world = launch_world_size(options_.tp);
+  leads_ = launch_rank() == 0;
+  threads_ = ::tplm::threads_per_rank(options_.threads, world);
+  PlanLimits limits;
+  limits.cores = host_cores() * world / ranks_on_this_host(world);  // warns past one rank a core
+  plan_ = make_plan(model_, world, limits);
+  const int64_t model_context = model_.config.context_length;
+  context_ =
+      options_.max_context > 0 ? std::min(options_.max_context, model_context) : model_context;
+}
+
+void Engine::run(const std::function<void(Steps&)>& lead) {
+  ranks_.assign(static_cast<size_t>(plan_.tp), RankReport{});
+  load_seconds_ = 0;
+  std::mutex mu;
+  LaunchOptions launch(options_.tp, options_.timeout_seconds);
+  launch_ranks(launch, [&](Communicator& comm) {
+    const RankModelOptions ro{options_.backend, 0, threads_, context_, options_.show_progress};
+    RankModel rm = make_rank_model(model_, plan_, comm, ro);
+    comm.control().barrier();  // every shard is loaded: what follows is generation only
+    {
+      std::lock_guard lock(mu);
+      RankReport& r = ranks_[static_cast<size_t>(comm.rank())];
+      r.weight_bytes = rm.shard->weight_bytes;
+      r.plan_weight_bytes = plan_.ranks[static_cast<size_t>(comm.rank())].weight_bytes;
+      r.kv_cache_bytes = rm.cache->bytes();
+      load_seconds_ = std::max(load_seconds_, rm.load_seconds);
+    }
+    if (comm.rank() != 0) {
+      follow(rm, comm);
+      return;
+    }
+    LeadSteps steps(rm, comm);
+    lead(steps);
+    send_stop(comm.control());
+  });
+}
+
+}  // namespace tplm
