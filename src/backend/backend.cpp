@@ -37,6 +37,35 @@ int backend_device_count(BackendKind kind) {
 #endif
 }
 
+void Backend::norm_matmuls(const float* x, const float* norm_weight, int64_t T, int64_t dim,
+                           float eps, float* h, std::span<const Projection> outs) {
+  rmsnorm(x, norm_weight, T, dim, eps, h);
+  for (const Projection& p : outs) matmul(h, T, *p.w, p.bias, p.y);
+}
+
+void Backend::norm_swiglu(const float* x, const float* norm_weight, int64_t T, int64_t dim,
+                          float eps, float* h, const WeightView& gate, const WeightView& up,
+                          float* up_scratch, float* out) {
+  rmsnorm(x, norm_weight, T, dim, eps, h);
+  matmul(h, T, gate, nullptr, out);
+  matmul(h, T, up, nullptr, up_scratch);
+  swiglu(out, up_scratch, T * gate.rows, out);
+}
+
+void Backend::rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
+                            int64_t rope_dim, const float* inv_freq, float* k_cache,
+                            float* v_cache) {
+  rope(q, s.n_tokens, s.n_heads, s.head_dim, rope_dim, inv_freq, s.positions);
+  rope(k, s.n_tokens, s.n_kv_heads, s.head_dim, rope_dim, inv_freq, s.positions);
+  const int64_t row = s.n_kv_heads * s.head_dim;
+  const size_t row_bytes = static_cast<size_t>(row) * sizeof(float);
+  for (int64_t t = 0; t < s.n_tokens; ++t) {
+    const int64_t p = s.pos0 + t;  // == positions[t]: the host's copy of it
+    copy(k_cache + p * row, k + t * row, row_bytes);
+    copy(v_cache + p * row, v + t * row, row_bytes);
+  }
+}
+
 std::unique_ptr<Backend> make_backend(BackendKind kind, int device, int threads) {
   if (kind == BackendKind::Cpu) return make_cpu_backend(threads);
 #if defined(TPLM_HAVE_CUDA)

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 
@@ -34,6 +36,18 @@ struct AttentionShape {
   int64_t n_heads = 0;     // local query heads
   int64_t n_kv_heads = 0;  // local kv heads; query head h reads kv head h / (n_heads / n_kv_heads)
   int64_t head_dim = 0;
+  // Device backends read the positions from backend memory (positions[t] =
+  // pos0 + t) and size their grids by the cache's rows, so that a recorded
+  // step (run_recorded) replays at any position; the cpu uses pos0.
+  const int32_t* positions = nullptr;
+  int64_t context = 0;  // rows the cache holds (0: pos0 + n_tokens)
+};
+
+// One output of norm_matmuls: y = h W^T + bias.
+struct Projection {
+  const WeightView* w = nullptr;
+  const float* bias = nullptr;  // nullptr: none
+  float* y = nullptr;
 };
 
 class Backend {
@@ -49,11 +63,25 @@ class Backend {
   virtual void release(void* p) = 0;
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // backend to backend memory
   virtual void synchronize() {}
 
+  // Queues one step's kernels by calling record. A backend that can (cuda
+  // graphs) records them the first time for this key and replays the
+  // recording afterwards: every pointer and size must be the same at each
+  // call (the data they hold may change), and record must not read backend
+  // memory on the host. Others just call record. drop_recordings() forgets
+  // them (buffers were reallocated).
+  virtual void run_recorded(int64_t /*key*/, const std::function<void()>& record) { record(); }
+  virtual void drop_recordings() {}
+
+  // ---- The primitives.
   // y[t, r] = sum_c x[t, c] * W[r, c] + (bias ? bias[r] : 0);  x: [T, W.cols], y: [T, W.rows].
   virtual void matmul(const float* x, int64_t T, const WeightView& w, const float* bias,
                       float* y) = 0;
+  // y[t, r] += sum_c x[t, c] * W[r, c]: a row-parallel layer's output added to
+  // the residual stream in one pass (tp = 1).
+  virtual void matmul_add(const float* x, int64_t T, const WeightView& w, float* y) = 0;
   // y[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * weight
   virtual void rmsnorm(const float* x, const float* weight, int64_t T, int64_t dim, float eps,
                        float* y) = 0;
@@ -74,6 +102,23 @@ class Backend {
   // else zeros (vocab-parallel lookup; table is the rank's rows of the embedding).
   virtual void embed(const WeightView& table, int64_t row_begin, const int32_t* ids, int64_t T,
                      float* out) = 0;
+
+  // ---- Fused steps of a layer. Each is defined by the primitives it replaces
+  // (the defaults below, in backend.cpp, run them one after the other and read
+  // positions on the host); a device backend overrides them with one kernel
+  // where that saves a pass over memory or a launch.
+  // h = rmsnorm(x) (written), then y_i = h W_i^T + b_i for every projection.
+  virtual void norm_matmuls(const float* x, const float* norm_weight, int64_t T, int64_t dim,
+                            float eps, float* h, std::span<const Projection> outs);
+  // h = rmsnorm(x) (written), out = silu(h Wg^T) * (h Wu^T); up_scratch: [T, gate.rows].
+  virtual void norm_swiglu(const float* x, const float* norm_weight, int64_t T, int64_t dim,
+                           float eps, float* h, const WeightView& gate, const WeightView& up,
+                           float* up_scratch, float* out);
+  // RoPE on q ([T, n_heads, hd]) and k ([T, n_kv_heads, hd]) in place, then k
+  // and v rows t into the cache rows positions[t] ([context, n_kv_heads, hd]).
+  virtual void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
+                             int64_t rope_dim, const float* inv_freq, float* k_cache,
+                             float* v_cache);
 };
 
 // One allocation of backend memory holding count elements of T (zero-filled),

@@ -18,14 +18,18 @@ Transformer::Transformer(const ModelConfig& config, const ShardShape& shape,
 }
 
 // Activations for T positions; grown only when a longer call comes (prefill).
+// Recorded steps hold the old pointers, so they are dropped.
 void Transformer::ensure_scratch(int64_t T) {
   if (T <= capacity_) return;
+  be_.drop_recordings();
   auto floats = [&](int64_t n) { return Buffer<float>(be_, static_cast<size_t>(n)); };
   const int64_t d = config_.dim, hd = config_.head_dim, vp = shape_.vocab_per_rank;
   x_ = floats(T * d);
   h_ = floats(T * d);
   o_ = floats(T * d);
   q_ = floats(T * shape_.n_heads * hd);
+  k_ = floats(T * shape_.n_kv_heads * hd);
+  v_ = floats(T * shape_.n_kv_heads * hd);
   att_ = floats(T * shape_.n_heads * hd);
   gate_ = floats(T * shape_.ffn);
   up_ = floats(T * shape_.ffn);
@@ -49,47 +53,69 @@ std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t po
   be_.upload(ids_.data(), ids.data(), ids.size_bytes());
   be_.upload(pos_.data(), positions.data(), positions.size() * sizeof(int32_t));
 
+  const int64_t n = all_logits ? T : 1;
+  const float* full = nullptr;
+  // A decode step has the same pointers and sizes at every position (the
+  // kernels read the position from pos_), so a backend may record it once.
+  if (T == 1 && comm_.recordable()) {
+    be_.run_recorded(1, [&] { decode_logits_ = queue_step(1, pos0, 1); });
+    full = decode_logits_;
+  } else {
+    full = queue_step(T, pos0, n);
+  }
+  const int64_t V = config_.vocab_size, row = comm_.world_size() * shape_.vocab_per_rank;
+  std::vector<float> logits(static_cast<size_t>(n * V));
+  for (int64_t t = 0; t < n; ++t)
+    be_.download(logits.data() + t * V, full + t * row, static_cast<size_t>(V) * sizeof(float));
+  be_.synchronize();
+  return logits;
+}
+
+const float* Transformer::queue_step(int64_t T, int64_t pos0, int64_t n_logits) {
   // Embedding: a vocab-parallel table gives zeros for other ranks' ids; the sum restores the row.
   be_.embed(w_.embedding, w_.embedding_row_begin, ids_.data(), T, x_.data());
   if (w_.embedding_vocab_parallel)
     reduce_from_tensor_parallel(comm_, x_.data(), static_cast<size_t>(T * config_.dim));
-
   for (int64_t l = 0; l < config_.n_layers; ++l) {
     attention_block(l, T, pos0);
     ffn_block(l, T);
   }
-  return lm_head(T, all_logits);
+  return lm_head(T, n_logits);
 }
 
 void Transformer::attention_block(int64_t layer, int64_t T, int64_t pos0) {
   const LayerWeights& lw = w_.layers[static_cast<size_t>(layer)];
   const int64_t d = config_.dim, hd = config_.head_dim;
-  be_.rmsnorm(x_.data(), lw.attn_norm, T, d, config_.rms_eps, h_.data());
-  // K and V go straight into this rank's cache rows pos0 .. pos0 + T - 1.
-  float* k = cache_.k(layer) + pos0 * cache_.row_floats();
-  float* v = cache_.v(layer) + pos0 * cache_.row_floats();
-  be_.matmul(h_.data(), T, lw.wq, lw.bq, q_.data());
-  be_.matmul(h_.data(), T, lw.wk, lw.bk, k);
-  be_.matmul(h_.data(), T, lw.wv, lw.bv, v);
-  be_.rope(q_.data(), T, shape_.n_heads, hd, config_.rope_dim, inv_freq_.data(), pos_.data());
-  be_.rope(k, T, shape_.n_kv_heads, hd, config_.rope_dim, inv_freq_.data(), pos_.data());
-  AttentionShape s{T, pos0, shape_.n_heads, shape_.n_kv_heads, hd};
+  const Projection qkv[] = {
+      {&lw.wq, lw.bq, q_.data()}, {&lw.wk, lw.bk, k_.data()}, {&lw.wv, lw.bv, v_.data()}};
+  be_.norm_matmuls(x_.data(), lw.attn_norm, T, d, config_.rms_eps, h_.data(), qkv);
+  AttentionShape s{T, pos0, shape_.n_heads, shape_.n_kv_heads, hd, pos_.data(), cache_.context()};
+  // K and V go into this rank's cache rows pos0 .. pos0 + T - 1.
+  be_.rope_store_kv(q_.data(), k_.data(), v_.data(), s, config_.rope_dim, inv_freq_.data(),
+                    cache_.k(layer), cache_.v(layer));
   be_.attention(q_.data(), cache_.k(layer), cache_.v(layer), s, att_.data());
   // Row-parallel O: each rank's heads give a partial sum of the output (exchange 1).
-  be_.matmul(att_.data(), T, lw.wo, nullptr, o_.data());
-  reduce_from_tensor_parallel(comm_, o_.data(), static_cast<size_t>(T * d));
-  be_.add(x_.data(), o_.data(), T * d);
+  add_row_parallel(att_.data(), T, lw.wo);
 }
 
 void Transformer::ffn_block(int64_t layer, int64_t T) {
   const LayerWeights& lw = w_.layers[static_cast<size_t>(layer)];
-  const int64_t d = config_.dim;
-  be_.rmsnorm(x_.data(), lw.ffn_norm, T, d, config_.rms_eps, h_.data());
-  be_.matmul(h_.data(), T, lw.gate, nullptr, gate_.data());
-  be_.matmul(h_.data(), T, lw.up, nullptr, up_.data());
-  be_.swiglu(gate_.data(), up_.data(), T * shape_.ffn, gate_.data());
+  be_.norm_swiglu(x_.data(), lw.ffn_norm, T, config_.dim, config_.rms_eps, h_.data(), lw.gate,
+                  lw.up, up_.data(), gate_.data());
   // Row-parallel down: partial sums over this rank's FFN columns (exchange 2).
-  be_.matmul(gate_.data(), T, lw.down, nullptr, o_.data());
+  add_row_parallel(gate_.data(), T, lw.down);
+}
+
+// x += sum over ranks of a_r W_r^T. At tp = 1 there is nothing to sum, so the
+// product goes straight into x (one pass); otherwise the partial sums meet
+// in o first.
+void Transformer::add_row_parallel(const float* a, int64_t T, const WeightView& w) {
+  const int64_t d = config_.dim;
+  if (comm_.world_size() == 1) {
+    be_.matmul_add(a, T, w, x_.data());
+    return;
+  }
+  be_.matmul(a, T, w, nullptr, o_.data());
   reduce_from_tensor_parallel(comm_, o_.data(), static_cast<size_t>(T * d));
   be_.add(x_.data(), o_.data(), T * d);
 }
@@ -98,9 +124,8 @@ void Transformer::ffn_block(int64_t layer, int64_t T) {
 // into its [n, vp] block (a short last slice leaves its padding unwritten);
 // the gather of one position's blocks is that position's logits in vocabulary
 // order, followed by padding that is never read.
-std::vector<float> Transformer::lm_head(int64_t T, bool all_logits) {
-  const int64_t d = config_.dim, V = config_.vocab_size, vp = shape_.vocab_per_rank;
-  const int64_t n = all_logits ? T : 1;
+const float* Transformer::lm_head(int64_t T, int64_t n) {
+  const int64_t d = config_.dim, vp = shape_.vocab_per_rank;
   const int64_t row = comm_.world_size() * vp;  // one position's gathered logits
   be_.rmsnorm(x_.data() + (T - n) * d, w_.output_norm, n, d, config_.rms_eps, h_.data());
   if (w_.lm_head.rows == vp) {
@@ -115,11 +140,7 @@ std::vector<float> Transformer::lm_head(int64_t T, bool all_logits) {
         comm_, logits_.data() + t * vp, static_cast<size_t>(vp), gathered_.data() + t * row);
     if (t == 0) full = f;
   }
-  std::vector<float> logits(static_cast<size_t>(n * V));
-  for (int64_t t = 0; t < n; ++t)
-    be_.download(logits.data() + t * V, full + t * row, static_cast<size_t>(V) * sizeof(float));
-  be_.synchronize();
-  return logits;
+  return full;
 }
 
 }  // namespace tplm

@@ -34,9 +34,13 @@ class Transformer {
 
  private:
   void ensure_scratch(int64_t T);
+  // The kernels of one step, after ids and positions are in backend memory;
+  // returns where the gathered logits of its n positions are.
+  const float* queue_step(int64_t T, int64_t pos0, int64_t n_logits);
   void attention_block(int64_t layer, int64_t T, int64_t pos0);
   void ffn_block(int64_t layer, int64_t T);
-  std::vector<float> lm_head(int64_t T, bool all_logits);
+  void add_row_parallel(const float* a, int64_t T, const WeightView& w);
+  const float* lm_head(int64_t T, int64_t n);
 
   const ModelConfig& config_;
   const ShardShape& shape_;
@@ -47,10 +51,11 @@ class Transformer {
   Buffer<float> inv_freq_;  // backend copy of rope_inv_freq(config)
   int64_t capacity_ = 0;    // positions the scratch buffers hold
   // Activations of up to capacity_ positions, in backend memory.
-  Buffer<float> x_, h_, q_, att_, o_, gate_, up_;
+  Buffer<float> x_, h_, q_, k_, v_, att_, o_, gate_, up_;
   Buffer<float> logits_;    // [positions, vocab_per_rank]: this rank's LM head rows
   Buffer<float> gathered_;  // [positions, world * vocab_per_rank]: every rank's, in order
   Buffer<int32_t> ids_, pos_;
+  const float* decode_logits_ = nullptr;  // where a recorded decode step leaves its logits
 };
 
 }  // namespace tplm

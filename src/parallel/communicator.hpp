@@ -38,6 +38,10 @@ class Communicator {
 
   virtual ControlChannel& control() = 0;
 
+  // Whether the data collectives may be part of a backend's recorded step
+  // (Backend::run_recorded): they only queue device work, with no host wait.
+  virtual bool recordable() const { return world_size() == 1; }
+
   // Ends the world after a rank failed: every rank waiting in or entering a
   // collective throws CommError(reason) instead of waiting for the timeout.
   virtual void abort(const std::string& /*reason*/) {}

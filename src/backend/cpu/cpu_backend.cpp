@@ -65,6 +65,9 @@ class CpuBackend final : public Backend {
   void download(void* dst, const void* src, size_t bytes) override {
     copy(dst, src, bytes);
   }
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes > 0 && dst != src) std::memmove(dst, src, bytes);
+  }
 
   void matmul(const float* x, int64_t T, const WeightView& w, const float* bias,
               float* y) override {
@@ -73,6 +76,25 @@ class CpuBackend final : public Backend {
     const int64_t groups = (w.rows + 3) / 4;  // kernels take rows 4 at a time
     pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
       cpu::matmul_rows(x, T, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
+    });
+  }
+
+  // Each thread keeps its rows' old y, computes the product into y, then adds:
+  // (x W^T) + y, the same bits as matmul then add.
+  void matmul_add(const float* x, int64_t T, const WeightView& w, float* y) override {
+    cpu::check_weight(w, "matmul_add");
+    if (T <= 0 || w.rows == 0) return;
+    const int64_t groups = (w.rows + 3) / 4;
+    pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
+      const int64_t r0 = g0 * 4, r1 = std::min(g1 * 4, w.rows), n = r1 - r0;
+      std::vector<float> old(static_cast<size_t>(T * n));
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(&old[static_cast<size_t>(t * n)], y + t * w.rows + r0,
+                    static_cast<size_t>(n) * sizeof(float));
+      cpu::matmul_rows(x, T, w, nullptr, y, r0, r1);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t r = 0; r < n; ++r)
+          y[t * w.rows + r0 + r] += old[static_cast<size_t>(t * n + r)];
     });
   }
 
@@ -122,10 +144,6 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  static void copy(void* dst, const void* src, size_t bytes) {
-    if (bytes > 0) std::memcpy(dst, src, bytes);
-  }
-
   static void check_attention(const AttentionShape& s) {
     if (s.n_tokens < 0 || s.pos0 < 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.head_dim <= 0 ||
         s.n_heads % s.n_kv_heads != 0)
