@@ -5,21 +5,22 @@
 # the rank and the cause, a non-zero exit, and no process left behind.
 set -u
 source "$(dirname "$0")/lib/mpi.sh"
+source "$(dirname "$0")/lib/timing.sh"
 require_mpirun
 require_check_exe
 
 drill() {
   local name=$1 expect=$2; shift 2
   local t0 out rc secs
-  t0=$(date +%s.%N)
+  t0=$(now_ns)
   out=$(timeout 60 mpirun --oversubscribe -np 4 "$CHECK_EXE" --timeout 5 "$@" 2>&1)
   rc=$?
-  secs=$(echo "$(date +%s.%N) - $t0" | bc)
+  secs=$(seconds_since "$t0")
   echo "--- $name: exit $rc after ${secs}s"
   echo "$out" | grep -E "rank|Killed" | head -6
   [[ $rc -ne 0 ]] || fail "$name: exit status 0"
   [[ $rc -ne 124 ]] || fail "$name: still running after 60 s (the timeout did not fire)"
-  (($(echo "$secs < 20" | bc))) || fail "$name: took ${secs}s, more than timeout 5 s + 15 s slack"
+  under_seconds "$t0" 20 || fail "$name: took ${secs}s, more than timeout 5 s + 15 s slack"
   echo "$out" | grep -qE "$expect" || fail "$name: no message matching '$expect'"
   expect_no_leftovers "$CHECK_EXE"
 }

@@ -5,6 +5,7 @@
 # rank and the cause, mpirun must exit non-zero, and no rank may be left.
 set -u
 source "$(dirname "$0")/lib/mpi.sh"
+source "$(dirname "$0")/lib/timing.sh"
 source "$(dirname "$0")/lib/netns.sh"
 require_mpirun
 require_check_exe
@@ -12,14 +13,14 @@ netns_require
 netns_up 3
 
 out_file=$(mktemp /tmp/tplm-netns-faults.XXXXXX)
-t0=$(date +%s.%N)
+t0=$(now_ns)
 NETNS_MPIRUN_TIMEOUT=60 netns_mpirun "$CHECK_EXE" --timeout 5 --loop-seconds 30 >"$out_file" 2>&1 &
 pid=$!
 sleep 2
 netns_link_down 2
 wait $pid
 rc=$?
-secs=$(echo "$(date +%s.%N) - $t0" | bc)
+secs=$(seconds_since "$t0")
 grep -E "rank|abort" "$out_file" | head -8
 echo "link down: mpirun exit $rc after ${secs}s"
 [[ $rc -ne 0 ]] || fail "link down: exit status 0 (the run should have failed)"
