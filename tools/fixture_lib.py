@@ -225,12 +225,8 @@ def _gguf_tensor(x: np.ndarray, dtype: str):
     return gguf.quants.quantize(x, qt), qt
 
 
-def write_gguf(path: str, c: Config, w: dict[str, np.ndarray], vocab: Vocab | None,
-               dtype: str, name: str = "tplm fixture") -> None:
-    import gguf
-
-    arch = c.arch
-    wr = gguf.GGUFWriter(path, arch)
+def gguf_header(wr, c: Config, vocab: Vocab | None, dtype: str, name: str) -> None:
+    """The metadata of a fixture GGUF: architecture, shape, vocabulary."""
     wr.add_name(name)
     wr.add_context_length(c.context)
     wr.add_embedding_length(c.dim)
@@ -255,6 +251,14 @@ def write_gguf(path: str, c: Config, w: dict[str, np.ndarray], vocab: Vocab | No
         wr.add_unk_token_id(vocab.unk)
         wr.add_add_bos_token(True)
         wr.add_add_eos_token(False)
+
+
+def write_gguf(path: str, c: Config, w: dict[str, np.ndarray], vocab: Vocab | None,
+               dtype: str, name: str = "tplm fixture") -> None:
+    import gguf
+
+    wr = gguf.GGUFWriter(path, c.arch)
+    gguf_header(wr, c, vocab, dtype, name)
     for tname, x in w.items():
         heads = qk_heads(c, tname)
         if heads is not None and c.arch == "qwen2":

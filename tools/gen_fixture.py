@@ -44,6 +44,9 @@ def parse_args(argv=None):
     p.add_argument("--formats", default="gguf:F32",
                    help="comma list of gguf:DT (F32 F16 BF16 Q8_0 Q4_0), hf:DT[:SHARDS] "
                         "(F32 F16 BF16), llama2c:F32")
+    p.add_argument("--fast", action="store_true",
+                   help="benchmark models: uniform weights drawn in parallel and streamed to one "
+                        "GGUF (gguf:F32, gguf:F16 or gguf:BF16 only; see fixture_stream.py)")
     p.add_argument("--tokenizer-dir", default=os.environ.get("TPLM_TOKENIZER_DIR", DEFAULT_TOK_DIR),
                    help="folder with tok512.model and tok512.bin")
     return p.parse_args(argv)
@@ -107,6 +110,25 @@ def write_all(stem: str, c: fl.Config, w, formats, tok_dir: str) -> list[dict]:
     return entries
 
 
+def write_fast(a, c: fl.Config, formats, t0: float) -> int:
+    import fixture_stream as fs
+
+    if any(f != "gguf" or dt not in ("F32", "F16", "BF16") for f, dt, _ in formats):
+        raise SystemExit("gen_fixture: --fast writes gguf:F32, gguf:F16 or gguf:BF16 only")
+    tok_bin = os.path.join(a.tokenizer_dir, "tok512.bin")
+    try:
+        vocab = fl.load_vocab(os.path.join(a.tokenizer_dir, "tok512.model"), tok_bin, c.vocab)
+    except ImportError:
+        vocab = fs.vocab_without_sentencepiece(tok_bin, c.vocab)
+    for _, dtype, _ in formats:
+        path = output_path(a.out, "gguf", dtype)
+        n = sum(fl.math.prod(s) for _, s, _ in fl.tensor_shapes(c))
+        fl.progress(f"gen_fixture: writing {path} ({n / 1e9:.2f}B parameters, {dtype}, fast)")
+        fs.write_gguf_streamed(path, c, dtype, a.seed, vocab)
+        fl.progress(f"gen_fixture: wrote {path} in {time.time() - t0:.1f}s")
+    return 0
+
+
 def main(argv=None) -> int:
     a = parse_args(argv)
     c = config_from_args(a)
@@ -120,6 +142,8 @@ def main(argv=None) -> int:
     d = os.path.dirname(os.path.abspath(a.out))
     os.makedirs(d, exist_ok=True)
     t0 = time.time()
+    if a.fast:
+        return write_fast(a, c, formats, t0)
     w = fl.random_weights(c, a.seed)
     fl.progress(f"gen_fixture: {fl.param_count(w) / 1e6:.2f}M parameters in {time.time() - t0:.1f}s")
     write_all(a.out, c, w, formats, a.tokenizer_dir)

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "app/cli.hpp"
+#include "app/device_options.hpp"
 #include "base/error.hpp"
 #include "runtime/bench.hpp"
 
@@ -16,8 +17,8 @@ double per_second(double n, double s) {
 }
 
 void print_bench(const BenchReport& r) {
-  std::printf("tp %d, %d threads per rank, load %.2f s\n", r.tp, r.threads_per_rank,
-              r.load_seconds);
+  std::printf("tp %d, %d threads per rank, %s, load %.2f s\n", r.tp, r.threads_per_rank,
+              r.device.c_str(), r.load_seconds);
   std::printf("prefill: %lld tokens in %.3f s = %.1f tokens/s\n",
               static_cast<long long>(r.prompt_tokens), r.prefill_seconds,
               per_second(static_cast<double>(r.prompt_tokens), r.prefill_seconds));
@@ -38,6 +39,16 @@ void print_bench(const BenchReport& r) {
         "rank 0 sent %.0f bytes/token\n",
         step_ms, exchange_ms, step_ms > 0 ? 100.0 * exchange_ms / step_ms : 0.0,
         step_ms - exchange_ms, static_cast<double>(r.decode_comm_bytes_rank0) / steps);
+  }
+  if (r.read_bandwidth_gbps > 0 && r.decode_steps > 0) {
+    // What decode reads per second (weights only) against what the memory can give.
+    const double tokens_per_s = per_second(static_cast<double>(r.decode_steps), r.decode_seconds);
+    const double gbps = static_cast<double>(r.decode_bytes_per_token) * tokens_per_s / 1e9;
+    std::printf(
+        "decode reads %.1f MiB of weights per token on rank 0: %.1f GB/s = %.1f%% of the "
+        "measured read bandwidth of %s (%.1f GB/s)\n",
+        static_cast<double>(r.decode_bytes_per_token) / 1048576.0, gbps,
+        100.0 * gbps / r.read_bandwidth_gbps, r.device.c_str(), r.read_bandwidth_gbps);
   }
   for (size_t i = 0; i < r.ranks.size(); ++i) {
     if (r.ranks[i].weight_bytes == 0) continue;
@@ -64,6 +75,7 @@ CommandAction add_bench_command(CLI::App& app) {
   cmd->add_option("--comm-timeout", opt->timeout_seconds,
                   "seconds a collective may wait for a peer before the run fails")
       ->capture_default_str();
+  add_device_options(cmd, opt->backend, opt->gpus);
   return [opt]() -> int {
     if (!(opt->timeout_seconds > 0)) throw Error("--comm-timeout must be > 0 seconds");
     BenchReport r = run_bench(*opt);

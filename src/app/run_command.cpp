@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
+#include "app/device_options.hpp"
 #include "base/error.hpp"
 #include "runtime/session.hpp"
 
@@ -98,6 +99,7 @@ CommandAction add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--context", opt->max_context,
                   "KV cache positions (default: the model's context)");
+  add_device_options(cmd, opt->backend, opt->gpus);
   cmd->add_flag("--json", *json, "print one JSON object instead of streaming text");
   cmd->add_flag("-v,--verbose", *verbose, "print each rank's weight memory next to the plan's");
   return [opt, json, verbose]() -> int {

@@ -66,6 +66,26 @@ void Backend::rope_store_kv(float* q, float* k, const float* v, const AttentionS
   }
 }
 
+DeviceInfo backend_device_info(BackendKind kind, int device) {
+#if defined(TPLM_HAVE_CUDA)
+  if (kind == BackendKind::Cuda) {
+    const CudaDeviceInfo c = cuda_device_info(device);
+    return {c.name, c.free_bytes, c.total_bytes};
+  }
+#endif
+  (void)device;
+  return {std::string(backend_kind_name(kind)), 0, 0};
+}
+
+double backend_read_bandwidth_gbps(BackendKind kind, int device) {
+#if defined(TPLM_HAVE_CUDA)
+  if (kind == BackendKind::Cuda) return cuda_read_bandwidth_gbps(device, uint64_t{4} << 30);
+#endif
+  (void)kind;
+  (void)device;
+  return 0.0;
+}
+
 std::unique_ptr<Backend> make_backend(BackendKind kind, int device, int threads) {
   if (kind == BackendKind::Cpu) return make_cpu_backend(threads);
 #if defined(TPLM_HAVE_CUDA)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -167,5 +168,16 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, int device, int threads)
 // Whether this build has the backend, and the devices it sees (cpu: 1).
 bool backend_built(BackendKind kind);
 int backend_device_count(BackendKind kind);
+// A device's name and memory (cuda: the GPU's free and total bytes; cpu: the
+// host, memory 0 = not measured here).
+struct DeviceInfo {
+  std::string name;
+  uint64_t free_bytes = 0;
+  uint64_t total_bytes = 0;
+};
+DeviceInfo backend_device_info(BackendKind kind, int device);
+// The device's measured memory read bandwidth in GB/s (0 when the backend
+// cannot measure it).
+double backend_read_bandwidth_gbps(BackendKind kind, int device);
 
 }  // namespace tplm

@@ -63,6 +63,7 @@ std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t po
   } else {
     full = queue_step(T, pos0, n);
   }
+  comm_.settle();  // a dead peer ends here, within the timeout, not in a download
   const int64_t V = config_.vocab_size, row = comm_.world_size() * shape_.vocab_per_rank;
   std::vector<float> logits(static_cast<size_t>(n * V));
   for (int64_t t = 0; t < n; ++t)

@@ -42,9 +42,16 @@ class Communicator {
   // (Backend::run_recorded): they only queue device work, with no host wait.
   virtual bool recordable() const { return world_size() == 1; }
 
+  // Waits until the data collectives queued so far have completed, or throws
+  // CommError after the timeout. Host communicators are done when a call
+  // returns; device ones queue their work on the stream.
+  virtual void settle() {}
+
   // Ends the world after a rank failed: every rank waiting in or entering a
   // collective throws CommError(reason) instead of waiting for the timeout.
   virtual void abort(const std::string& /*reason*/) {}
+  // Whether the world was aborted (thread worlds; MPI ends the processes instead).
+  virtual bool aborted() const { return false; }
 
   // The stream (a cudaStream_t) the rank's kernels run on; device-memory
   // communicators order their collectives on it. Host communicators ignore it.

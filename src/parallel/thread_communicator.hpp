@@ -68,6 +68,7 @@ class ThreadCommunicator final : public Communicator, public ControlChannel {
   ControlChannel& control() override { return *this; }
   void set_stream(void* stream) override { memory_->set_stream(stream); }
   void abort(const std::string& reason) override { world_->abort(reason); }
+  bool aborted() const override { return world_->aborted(); }
 
   void broadcast(void* data, size_t bytes, int root) override;
   void barrier() override;

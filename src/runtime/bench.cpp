@@ -21,6 +21,17 @@ std::vector<int32_t> synthetic_prompt(int64_t n, int64_t vocab) {
   return ids;
 }
 
+// The weights a decode step reads on rank 0: all of its slices but the
+// embedding table, of which a step reads one row (unless it is also the LM head).
+uint64_t decode_bytes_per_token(const Engine& e) {
+  const RankPlan& rp = e.plan().ranks.at(0);
+  uint64_t bytes = rp.weight_bytes;
+  if (!e.model().config.tied_embeddings)
+    for (const TensorSlice& s : rp.slices)
+      if (s.id.kind == TensorKind::Embedding) bytes -= s.bytes;
+  return bytes;
+}
+
 EngineOptions engine_options(const BenchOptions& o) {
   EngineOptions e;
   e.model = o.model;
@@ -29,6 +40,8 @@ EngineOptions engine_options(const BenchOptions& o) {
   e.max_context = o.prompt_tokens + o.gen_tokens + 1;
   e.timeout_seconds = o.timeout_seconds;
   e.show_progress = o.show_progress;
+  e.backend = o.backend;
+  e.gpus = o.gpus;
   return e;
 }
 
@@ -48,6 +61,7 @@ BenchReport run_bench(const BenchOptions& o) {
   rep.tp = engine.world_size();
   rep.threads_per_rank = engine.threads_per_rank();
   rep.prompt_tokens = o.prompt_tokens;
+  rep.decode_bytes_per_token = decode_bytes_per_token(engine);
   const std::vector<int32_t> prompt =
       synthetic_prompt(o.prompt_tokens, engine.model().config.vocab_size);
   GenerateOptions gen;
@@ -78,6 +92,13 @@ BenchReport run_bench(const BenchOptions& o) {
   });
   rep.ranks = engine.ranks();
   rep.load_seconds = engine.load_seconds();
+  if (rep.is_rank0) {
+    const int device = engine.devices().device_of_rank.at(0);
+    rep.device = backend_device_info(o.backend, device).name;
+    if (o.show_progress && o.backend != BackendKind::Cpu)
+      std::fprintf(stderr, "bench: measuring the read bandwidth of %s ...\n", rep.device.c_str());
+    rep.read_bandwidth_gbps = backend_read_bandwidth_gbps(o.backend, device);
+  }
   return rep;
 }
 

@@ -17,6 +17,8 @@ struct BenchOptions {
   int64_t gen_tokens = 64;
   double timeout_seconds = 60.0;  // a collective that waits longer fails (dead peer, link down)
   bool show_progress = true;
+  BackendKind backend = BackendKind::Cpu;  // --device
+  std::vector<int> gpus;                   // --gpus (cuda)
 };
 
 struct BenchReport {
@@ -31,6 +33,9 @@ struct BenchReport {
   uint64_t decode_comm_bytes_rank0 = 0;
   std::vector<RankReport> ranks;
   bool is_rank0 = true;
+  uint64_t decode_bytes_per_token = 0;  // weight bytes rank 0 reads per decode step
+  std::string device;                   // "cpu", or rank 0's GPU name
+  double read_bandwidth_gbps = 0;       // rank 0's device, measured after the run (0: not measured)
 };
 
 BenchReport run_bench(const BenchOptions& options);

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "base/error.hpp"
 #include "runtime/launcher.hpp"
@@ -50,6 +53,20 @@ class LeadSteps final : public Steps {
   Communicator& comm_;
 };
 
+// Fault injection for the tests of invariant 5: TPLM_FAULT_STALL_RANK=r makes
+// rank r stop answering once loaded, as a hung peer would: it waits, doing
+// nothing, until the world is aborted (threads) or the process is ended (MPI).
+bool stalls(int rank) {
+  const char* v = std::getenv("TPLM_FAULT_STALL_RANK");
+  return v != nullptr && *v != '\0' && std::atoi(v) == rank;
+}
+
+[[noreturn]] void stall(Communicator& comm) {
+  while (!comm.aborted()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  throw CommError("rank " + std::to_string(comm.rank()) +
+                  ": stopped answering on purpose (TPLM_FAULT_STALL_RANK)");
+}
+
 // The other ranks: run rank 0's steps until it stops.
 void follow(RankModel& rm, Communicator& comm) {
   while (auto step = receive_step(comm.control()))
@@ -66,8 +83,12 @@ Engine::Engine(ModelFile model, const EngineOptions& options)
   const int world = launch_world_size(options_.tp);
   leads_ = launch_rank() == 0;
   threads_ = ::tplm::threads_per_rank(options_.threads, world);
+  devices_ = place_ranks(options_.backend, world, options_.gpus);
   PlanLimits limits;
-  limits.cores = host_cores() * world / ranks_on_this_host(world);  // warns past one rank a core
+  if (options_.backend == BackendKind::Cpu)
+    limits.cores = host_cores() * world / ranks_on_this_host(world);  // warns past one rank a core
+  else
+    limits.memory_per_rank = device_memory_per_rank(devices_);
   plan_ = make_plan(model_, world, limits);
   const int64_t model_context = model_.config.context_length;
   context_ =
@@ -78,9 +99,12 @@ void Engine::run(const std::function<void(Steps&)>& lead) {
   ranks_.assign(static_cast<size_t>(plan_.tp), RankReport{});
   load_seconds_ = 0;
   std::mutex mu;
-  LaunchOptions launch(options_.tp, options_.timeout_seconds);
+  LaunchOptions launch = launch_options_for(devices_, options_.tp, options_.timeout_seconds);
+  launch.communicator_at_tp1 = options_.communicator_at_tp1;
   launch_ranks(launch, [&](Communicator& comm) {
-    const RankModelOptions ro{options_.backend, 0, threads_, context_, options_.show_progress};
+    const auto& devs = devices_.device_of_rank;
+    const int device = devs.size() == 1 ? devs[0] : devs[static_cast<size_t>(comm.rank())];
+    const RankModelOptions ro{options_.backend, device, threads_, context_, options_.show_progress};
     RankModel rm = make_rank_model(model_, plan_, comm, ro);
     comm.control().barrier();  // every shard is loaded: what follows is generation only
     {
@@ -92,6 +116,7 @@ void Engine::run(const std::function<void(Steps&)>& lead) {
       load_seconds_ = std::max(load_seconds_, rm.load_seconds);
     }
     if (comm.rank() != 0) {
+      if (stalls(comm.rank())) stall(comm);
       follow(rm, comm);
       return;
     }

@@ -19,6 +19,7 @@
 #include "backend/backend.hpp"
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
+#include "runtime/rank_devices.hpp"
 #include "runtime/steps.hpp"
 
 namespace tplm {
@@ -31,6 +32,8 @@ struct EngineOptions {
   double timeout_seconds = 60.0;
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;
+  std::vector<int> gpus;             // --gpus (cuda): empty = every visible GPU
+  bool communicator_at_tp1 = false;  // tests: the backend's communicator even at tp 1
 };
 
 struct RankReport {
@@ -51,6 +54,7 @@ class Engine {
   int64_t context() const { return context_; }
   // Whether this process holds rank 0 (false on the other processes under mpirun).
   bool leads() const { return leads_; }
+  const RankDevices& devices() const { return devices_; }
 
   // Loads every rank's shard, then calls lead on rank 0 while the other ranks
   // follow its steps; returns when lead has returned and every rank has
@@ -68,6 +72,7 @@ class Engine {
   int threads_ = 1;
   int64_t context_ = 0;
   bool leads_ = true;
+  RankDevices devices_;
   std::vector<RankReport> ranks_;
   double load_seconds_ = 0;
 };

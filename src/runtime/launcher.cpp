@@ -112,7 +112,7 @@ void launch_ranks(const LaunchOptions& options, const RankFunction& fn) {
     launch_mpi(*w, options, fn);
     return;
   }
-  if (options.tp == 1) {
+  if (options.tp == 1 && !options.communicator_at_tp1) {
     SoloCommunicator comm;
     fn(comm);
     return;

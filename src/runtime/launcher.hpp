@@ -27,6 +27,9 @@ struct LaunchOptions {
   double timeout_seconds = 300.0;        // a collective that waits longer fails (dead peer)
   ThreadCommsFactory make_thread_comms;  // empty: host-memory thread communicators
   ProcessCommFactory make_process_comm;  // empty: the MPI communicator
+  // tp = 1 runs on the caller's thread with no communicator at all, unless
+  // this asks for the factory's (to test it, e.g. NCCL with one GPU).
+  bool communicator_at_tp1 = false;
 };
 
 using RankFunction = std::function<void(Communicator&)>;

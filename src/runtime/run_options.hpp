@@ -2,7 +2,9 @@
 // What `tplm run` and `tplm bench` ask of the engine.
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "backend/backend.hpp"
 #include "runtime/sampler.hpp"
 
 namespace tplm {
@@ -18,6 +20,8 @@ struct RunOptions {
   int64_t max_context = 0;  // KV cache positions; 0 = the model's context length
   double timeout_seconds = 300.0;
   bool show_progress = true;
+  BackendKind backend = BackendKind::Cpu;  // --device
+  std::vector<int> gpus;                   // --gpus (cuda); empty = every visible GPU
 };
 
 // The ranks of a world of `world` that run on this host: all of them for

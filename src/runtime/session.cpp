@@ -16,6 +16,8 @@ EngineOptions engine_options(const RunOptions& o) {
   e.max_context = o.max_context;
   e.timeout_seconds = o.timeout_seconds;
   e.show_progress = o.show_progress;
+  e.backend = o.backend;
+  e.gpus = o.gpus;
   return e;
 }
 
@@ -28,9 +30,12 @@ RunReport run_model(const RunOptions& options,
   report.is_rank0 = engine.leads();
   report.threads_per_rank = engine.threads_per_rank();
   report.plan = engine.plan();
-  if (report.is_rank0)
+  if (report.is_rank0) {
     for (const std::string& w : report.plan.warnings)
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
+    if (!engine.devices().note.empty())
+      std::fprintf(stderr, "tplm: note: %s\n", engine.devices().note.c_str());
+  }
   auto tokenizer = load_tokenizer(engine.model(), options.tokenizer);
   report.prompt_tokens = tokenizer->encode(options.prompt, true);
   check_prompt(report.prompt_tokens.size(), engine.context());

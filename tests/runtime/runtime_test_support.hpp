@@ -1,6 +1,7 @@
 #pragma once
-// Shared helpers of the runtime tests: golden files, running a model at a tp
-// on every rank and collecting rank 0's results.
+// Shared helpers of the engine tests (cpu here, cuda in tests/cuda): golden
+// files and their checks, the fixture manifest, and running a model on the
+// engine with rank 0 driving a test job.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -9,6 +10,7 @@
 
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
+#include "runtime/engine.hpp"
 #include "runtime/generator.hpp"
 #include "runtime/steps.hpp"
 
@@ -26,8 +28,10 @@ Golden read_golden(const std::string& name);
 // max|a - b| / max|b|
 double relative_diff(const std::vector<float>& a, const std::vector<float>& b);
 
-// Runs job on rank 0 of a tp world of the engine, while the other ranks
-// follow its steps.
+// The tests' engine: tp ranks of one kernel thread each, no progress line.
+EngineOptions test_options(int tp, BackendKind backend = BackendKind::Cpu);
+
+// Runs job on rank 0 of the engine, while the other ranks follow its steps.
 struct RankOutput {
   std::vector<float> logits;  // what the test asked for (rank 0 only)
   GenerateResult generation;  // rank 0 only
@@ -35,7 +39,30 @@ struct RankOutput {
 };
 using RankJob = std::function<RankOutput(Steps&)>;
 // Every rank's output, in rank order: the job's result in element 0.
+std::vector<RankOutput> run_on_ranks(const ModelFile& model, const EngineOptions& options,
+                                     const RankJob& job);
 std::vector<RankOutput> run_on_ranks(const ModelFile& model, int tp, const RankJob& job,
                                      int64_t max_context = 0);
+
+// The golden's first 16 logit rows, from one prefill and from 16 decode
+// steps, to 1e-4; and its tokens, to the last one.
+void check_golden_logits(const ModelFile& model, const EngineOptions& options, const Golden& g);
+void check_golden_tokens(const ModelFile& model, const EngineOptions& options, const Golden& g);
+
+// The random fixture models (tools/make_test_fixtures.py, BUILD/fixtures).
+struct Fixture {
+  std::string name;
+  std::filesystem::path path;
+  std::string dtype;
+};
+std::vector<Fixture> read_manifest();  // empty when there is no manifest
+
+// A fixed prompt's logits (all positions), then 64 greedy and 64 seeded
+// sampled tokens.
+struct TpRun {
+  std::vector<float> logits;
+  std::vector<int32_t> greedy, sampled;
+};
+TpRun run_fixture(const ModelFile& model, const EngineOptions& options);
 
 }  // namespace tplm::test
