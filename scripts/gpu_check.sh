@@ -92,6 +92,10 @@ say "-- decode without CUDA graphs (TPLM_CUDA_GRAPHS=0)"
 run env TPLM_CUDA_GRAPHS=0 "$BUILD/tplm" bench -m "$MODEL" --device cuda --prompt-tokens 32 \
   --gen-tokens 128 || status=1
 
+say "-- where decode's time goes (TPLM_CUDA_PROFILE=1: every op timed, no recording)"
+run env TPLM_CUDA_PROFILE=1 "$BUILD/tplm" bench -m "$MODEL" --device cuda --prompt-tokens 32 \
+  --gen-tokens 64 || status=1
+
 if [[ ${TPLM_GPU_CHECK_ALL:-0} == 1 ]]; then
   say "== the rest of the test suite"
   run ctest --test-dir "$BUILD" -LE gpu -j "$(nproc)" --timeout 300 "${ctest_args[@]}" || status=1

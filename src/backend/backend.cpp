@@ -79,7 +79,7 @@ DeviceInfo backend_device_info(BackendKind kind, int device) {
 
 double backend_read_bandwidth_gbps(BackendKind kind, int device) {
 #if defined(TPLM_HAVE_CUDA)
-  if (kind == BackendKind::Cuda) return cuda_read_bandwidth_gbps(device, uint64_t{4} << 30);
+  if (kind == BackendKind::Cuda) return cuda_read_bandwidth_gbps(device, uint64_t{1} << 30);
 #endif
   (void)kind;
   (void)device;

@@ -68,8 +68,15 @@ BenchReport run_bench(const BenchOptions& o) {
   gen.max_new_tokens = o.gen_tokens + 1;  // the first token comes from the prefill
   engine.run([&](Steps& steps) {
     if (o.show_progress)
-      std::fprintf(stderr, "bench: prefill %lld tokens, then %lld decode steps ...\n",
+      std::fprintf(stderr, "bench: warm-up, then prefill %lld tokens and %lld decode steps ...\n",
                    static_cast<long long>(o.prompt_tokens), static_cast<long long>(o.gen_tokens));
+    // A warm-up prefill and a few decode steps first: one-time costs (loading
+    // kernels, cuBLAS's choices, recording the decode step) are not a step's speed.
+    steps.forward(prompt, 0, false);
+    for (int64_t i = 0; i < std::min<int64_t>(3, o.gen_tokens); ++i) {
+      const int32_t id = prompt[static_cast<size_t>(i) % prompt.size()];
+      steps.forward(std::span(&id, 1), o.prompt_tokens + i, false);
+    }
     const ExchangeStats start = steps.exchanges();
     // The first token ends the prefill: what the collectives cost from there
     // on is the decode's share.

@@ -1,6 +1,7 @@
 #pragma once
-// `tplm bench`: load the model over tp ranks, then time one prefill of
-// prompt_tokens positions and gen_tokens decode steps (greedy, no stop token).
+// `tplm bench`: load the model over tp ranks, warm up (one prefill and three
+// decode steps), then time one prefill of prompt_tokens positions and
+// gen_tokens decode steps (greedy, no stop token).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -7,11 +7,15 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <algorithm>
 #include <map>
+#include <vector>
 #include <string>
 
 #include "backend/cuda/cuda_backend.hpp"
 #include "backend/cuda/kernels.cuh"
+#include "backend/cuda/op_timer.hpp"
 #include "base/cuda_check.hpp"
 
 namespace tplm {
@@ -39,7 +43,8 @@ class CudaBackend final : public Backend {
   CudaBackend(int device, int threads)
       : device_(device),
         exact_(env_flag("TPLM_CUDA_EXACT", false)),
-        graphs_(env_flag("TPLM_CUDA_GRAPHS", true)) {
+        profile_(env_flag("TPLM_CUDA_PROFILE", false)),
+        graphs_(env_flag("TPLM_CUDA_GRAPHS", true) && !profile_) {
     (void)threads;
     const int count = cuda_device_count();
     if (device < 0 || device >= count)
@@ -49,11 +54,14 @@ class CudaBackend final : public Backend {
     TPLM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     TPLM_BLAS_CHECK(cublasCreate(&blas_));
     TPLM_BLAS_CHECK(cublasSetStream(blas_, stream_));
+    timer_ = std::make_unique<cuda::OpTimer>(profile_, stream_);
   }
 
   ~CudaBackend() override {
     cudaSetDevice(device_);
     cudaStreamSynchronize(stream_);
+    if (timer_) timer_->harvest(), timer_->print(device_), timer_.reset();
+    if (pinned_ != nullptr) cudaFreeHost(pinned_);
     drop_recordings();
     for (Scratch* s : {&half_, &weights_f32_, &partials_, &scores_})
       if (s->ptr != nullptr) cudaFree(s->ptr);
@@ -86,7 +94,22 @@ class CudaBackend final : public Backend {
     if (bytes > 0)
       TPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_));
   }
+  // Large downloads (a step's logits) go through pinned memory: a DMA at full
+  // speed, then a host copy.
   void download(void* dst, const void* src, size_t bytes) override {
+    if (bytes >= kPinnedFrom) {
+      if (bytes > pinned_bytes_) {
+        if (pinned_ != nullptr) TPLM_CUDA_CHECK(cudaFreeHost(pinned_));
+        pinned_ = nullptr;
+        pinned_bytes_ = 0;
+        TPLM_CUDA_CHECK(cudaMallocHost(&pinned_, bytes));
+        pinned_bytes_ = bytes;
+      }
+      TPLM_CUDA_CHECK(cudaMemcpyAsync(pinned_, src, bytes, cudaMemcpyDeviceToHost, stream_));
+      synchronize();
+      std::memcpy(dst, pinned_, bytes);
+      return;
+    }
     if (bytes > 0)
       TPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
     synchronize();
@@ -95,7 +118,10 @@ class CudaBackend final : public Backend {
     if (bytes > 0 && dst != src)
       TPLM_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
   }
-  void synchronize() override { TPLM_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  void synchronize() override {
+    TPLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (profile_) timer_->harvest();
+  }
 
   // The first runs of a key are eager: they allocate the kernels' scratch and
   // raise their shared-memory limits, which a recording may not do.
@@ -142,16 +168,19 @@ class CudaBackend final : public Backend {
   void matmul(const float* x, int64_t T, const WeightView& w, const float* bias,
               float* y) override {
     if (T <= 0 || w.rows == 0) return;
+    auto t = timer_->time(op_name(T == 1 ? "gemv" : "gemm", w), weight_bytes(w));
     if (T == 1 && gemv_one(x, w, bias, y, cuda::GemvMode::Store)) return;
     gemm(x, T, w, bias, y, false);
   }
   void matmul_add(const float* x, int64_t T, const WeightView& w, float* y) override {
     if (T <= 0 || w.rows == 0) return;
+    auto t = timer_->time(op_name(T == 1 ? "gemv+add" : "gemm+add", w), weight_bytes(w));
     if (T == 1 && gemv_one(x, w, nullptr, y, cuda::GemvMode::Add)) return;
     gemm(x, T, w, nullptr, y, true);
   }
   void rmsnorm(const float* x, const float* weight, int64_t T, int64_t dim, float eps,
                float* y) override {
+    auto t = timer_->time("rmsnorm", 0);
     cuda::rmsnorm(x, weight, T, dim, eps, y, stream_);
   }
   void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t rope_dim,
@@ -162,6 +191,8 @@ class CudaBackend final : public Backend {
                  const AttentionShape& s, float* out) override {
     check_attention(s);
     if (s.n_tokens <= 0) return;
+    auto t = timer_->time(
+        s.n_tokens <= cuda::kDecodeMaxTokens ? "attention decode" : "attention prefill", 0);
     if (s.n_tokens <= cuda::kDecodeMaxTokens) {
       auto* partials = static_cast<float*>(
           scratch(partials_, static_cast<size_t>(cuda::decode_partials_floats(s)) * 4));
@@ -173,14 +204,21 @@ class CudaBackend final : public Backend {
   void swiglu(const float* gate, const float* up, int64_t n, float* out) override {
     cuda::swiglu(gate, up, n, out, stream_);
   }
-  void add(float* x, const float* y, int64_t n) override { cuda::add(x, y, n, stream_); }
+  void add(float* x, const float* y, int64_t n) override {
+    auto t = timer_->time("add", 0);
+    cuda::add(x, y, n, stream_);
+  }
   void embed(const WeightView& table, int64_t row_begin, const int32_t* ids, int64_t T,
              float* out) override {
+    auto t = timer_->time("embed", 0);
     cuda::embed(table, row_begin, ids, T, out, stream_);
   }
 
   void norm_matmuls(const float* x, const float* norm_weight, int64_t T, int64_t dim, float eps,
                     float* h, std::span<const Projection> outs) override {
+    uint64_t bytes = 0;
+    for (const Projection& o : outs) bytes += weight_bytes(*o.w);
+    auto t = timer_->time(op_name(T == 1 ? "norm+gemv qkv" : "norm+gemm qkv", *outs[0].w), bytes);
     if (T == 1 && outs.size() <= 3) {
       cuda::GemvCall c = norm_call(x, norm_weight, dim, eps, h, cuda::GemvMode::Store);
       c.n_out = static_cast<int>(outs.size());
@@ -195,6 +233,8 @@ class CudaBackend final : public Backend {
   void norm_swiglu(const float* x, const float* norm_weight, int64_t T, int64_t dim, float eps,
                    float* h, const WeightView& gate, const WeightView& up, float* up_scratch,
                    float* out) override {
+    auto t = timer_->time(op_name(T == 1 ? "norm+gemv gate/up" : "norm+gemm gate/up", gate),
+                          weight_bytes(gate) + weight_bytes(up));
     if (T == 1) {
       cuda::GemvCall c = norm_call(x, norm_weight, dim, eps, h, cuda::GemvMode::SwiGLU);
       c.n_out = 2;
@@ -209,6 +249,7 @@ class CudaBackend final : public Backend {
   }
   void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s, int64_t rope_dim,
                      const float* inv_freq, float* k_cache, float* v_cache) override {
+    auto t = timer_->time("rope+store kv", 0);
     cuda::rope_store_kv(q, k, v, s, rope_dim, inv_freq, k_cache, v_cache, stream_);
   }
 
@@ -217,6 +258,16 @@ class CudaBackend final : public Backend {
     void* ptr = nullptr;
     size_t bytes = 0;
   };
+  static constexpr size_t kPinnedFrom = size_t{64} << 10;
+
+  static uint64_t weight_bytes(const WeightView& w) {
+    return dtype_bytes(w.dtype, w.rows * w.cols);
+  }
+  std::string op_name(const char* op, const WeightView& w) const {
+    if (!profile_) return {};
+    return std::string(op) + " " + std::string(dtype_name(w.dtype)) + " " +
+           std::to_string(w.rows) + "x" + std::to_string(w.cols);
+  }
   struct Recording {
     int eager_runs = 0;
     cudaGraphExec_t exec = nullptr;
@@ -336,7 +387,11 @@ class CudaBackend final : public Backend {
 
   int device_;
   bool exact_;
+  bool profile_;
   bool graphs_;
+  std::unique_ptr<cuda::OpTimer> timer_;
+  void* pinned_ = nullptr;
+  size_t pinned_bytes_ = 0;
   bool capturing_ = false;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
@@ -394,14 +449,19 @@ double cuda_read_bandwidth_gbps(int device, uint64_t bytes) {
     TPLM_CUDA_CHECK(cudaEventCreate(&t0));
     TPLM_CUDA_CHECK(cudaEventCreate(&t1));
     cuda::read_all(buf, bytes, sink, s);  // warm-up
-    constexpr int kRuns = 10;
-    TPLM_CUDA_CHECK(cudaEventRecord(t0, s));
-    for (int i = 0; i < kRuns; ++i) cuda::read_all(buf, bytes, sink, s);
-    TPLM_CUDA_CHECK(cudaEventRecord(t1, s));
-    TPLM_CUDA_CHECK(cudaEventSynchronize(t1));
-    float ms = 0;
-    TPLM_CUDA_CHECK(cudaEventElapsedTime(&ms, t0, t1));
-    gbps = static_cast<double>(bytes) * kRuns / (static_cast<double>(ms) * 1e6);
+    constexpr int kRuns = 10, kTrials = 5;
+    std::vector<double> trials;
+    for (int trial = 0; trial < kTrials; ++trial) {
+      TPLM_CUDA_CHECK(cudaEventRecord(t0, s));
+      for (int i = 0; i < kRuns; ++i) cuda::read_all(buf, bytes, sink, s);
+      TPLM_CUDA_CHECK(cudaEventRecord(t1, s));
+      TPLM_CUDA_CHECK(cudaEventSynchronize(t1));
+      float ms = 0;
+      TPLM_CUDA_CHECK(cudaEventElapsedTime(&ms, t0, t1));
+      trials.push_back(static_cast<double>(bytes) * kRuns / (static_cast<double>(ms) * 1e6));
+    }
+    std::sort(trials.begin(), trials.end());
+    gbps = trials[kTrials / 2];  // the median trial
   } catch (...) {
     cudaFree(buf);
     throw;

@@ -9,6 +9,8 @@
 //                       cpu backend computes), for comparisons; by default F16
 //                       and BF16 weights multiply 16-bit activations on tensor cores.
 //   TPLM_CUDA_GRAPHS=0  run decode steps without recording them.
+//   TPLM_CUDA_PROFILE=1 time every op with events (recordings off) and print
+//                       the time per op when the backend goes.
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -1,9 +1,12 @@
 // Decode matrix-vector products: y = x W^T for one token, reading each weight
-// byte once. The block stages x (rmsnorm'ed when asked) in shared memory;
-// each warp takes two rows (or the same row of gate and up) and its lanes
-// stride over them in 16-byte loads (F16/BF16: 8 elements, F32: 4), or one
-// element of every 32-element block (Q8_0, Q4_0), converting in registers and
-// accumulating in f32. A warp's sums are added by shuffles.
+// byte once. Each warp takes two rows (or the same row of gate and up) and its
+// lanes stride over them in 16-byte loads (F16/BF16: 8 elements, F32: 4), or
+// one element of every 32-element block (Q8_0, Q4_0), converting in registers
+// and accumulating in f32; a warp's sums are added by shuffles. x is read
+// through L1 where it is used as is; with a fused rmsnorm the block first
+// stages x * norm_weight in shared memory in one round of loads, and the
+// scalar 1 / rms multiplies each row's sum at the end:
+//   rmsnorm(x) W^T = (1 / rms(x)) ((x * g) W^T).
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -39,23 +42,36 @@ struct Params {
   int n_out;
 };
 
-__device__ void stage_input(const Params& p, float* xs) {
+__host__ __device__ __forceinline__ bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15) == 0;
+}
+
+// xs = x * norm_weight in shared memory; returns 1 / rms(x). Block 0 also
+// writes h = rmsnorm(x) * norm_weight.
+__device__ float stage_normed(const Params& p, float* xs) {
   float ss = 0.0f;
-  for (int64_t i = threadIdx.x; i < p.cols; i += blockDim.x) {
-    const float v = p.x[i];
-    xs[i] = v;
-    ss += v * v;
-  }
-  if (p.norm_weight != nullptr) {
-    ss = block_sum(ss);  // synchronizes: xs is complete
-    const float inv = 1.0f / sqrtf(ss / static_cast<float>(p.cols) + p.eps);
+  if ((p.cols & 3) == 0 && aligned16(p.x) && aligned16(p.norm_weight)) {
+    const float4* x4 = reinterpret_cast<const float4*>(p.x);
+    const float4* g4 = reinterpret_cast<const float4*>(p.norm_weight);
+    float4* s4 = reinterpret_cast<float4*>(xs);
+#pragma unroll 4
+    for (int64_t i = threadIdx.x; i < p.cols / 4; i += blockDim.x) {
+      const float4 v = x4[i], g = g4[i];
+      ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+      s4[i] = make_float4(v.x * g.x, v.y * g.y, v.z * g.z, v.w * g.w);
+    }
+  } else {
     for (int64_t i = threadIdx.x; i < p.cols; i += blockDim.x) {
-      const float v = p.norm_weight[i] * (inv * xs[i]);
-      xs[i] = v;
-      if (blockIdx.x == 0 && p.h != nullptr) p.h[i] = v;
+      const float v = p.x[i];
+      ss += v * v;
+      xs[i] = v * p.norm_weight[i];
     }
   }
-  __syncthreads();
+  ss = block_sum(ss);  // synchronizes: xs is complete
+  const float inv = 1.0f / sqrtf(ss / static_cast<float>(p.cols) + p.eps);
+  if (blockIdx.x == 0 && p.h != nullptr)
+    for (int64_t i = threadIdx.x; i < p.cols; i += blockDim.x) p.h[i] = xs[i] * inv;
+  return inv;
 }
 
 // Weight loads bypass L1: each byte is used once.
@@ -170,11 +186,15 @@ __device__ __forceinline__ void dot_rows(const uint8_t* const (&rows)[N], const 
   for (int r = 0; r < N; ++r) acc[r] = warp_sum(acc[r]);
 }
 
-template <DType DT, bool kVector, GemvMode kMode>
+template <DType DT, bool kVector, GemvMode kMode, bool kNorm>
 __global__ void __launch_bounds__(kThreads) gemv_kernel(const Params p) {
   extern __shared__ float4 shared_x[];
-  float* xs = reinterpret_cast<float*>(shared_x);
-  stage_input(p, xs);
+  const float* xs = p.x;
+  float scale = 1.0f;
+  if constexpr (kNorm) {
+    scale = stage_normed(p, reinterpret_cast<float*>(shared_x));
+    xs = reinterpret_cast<const float*>(shared_x);
+  }
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
   if constexpr (kMode == GemvMode::SwiGLU) {
     const Out& g = p.out[0];
@@ -184,7 +204,10 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const Params p) {
     const uint8_t* rows[2] = {g.w + r * g.row_bytes, u.w + r * u.row_bytes};
     float acc[2] = {0.0f, 0.0f};
     dot_rows<DT, kVector, 2>(rows, xs, p.cols, lane, acc);
-    if (lane == 0) g.y[r] = acc[0] * (1.0f / (1.0f + expf(-acc[0]))) * acc[1];
+    if (lane == 0) {
+      const float gate = acc[0] * scale, up = acc[1] * scale;
+      g.y[r] = gate * (1.0f / (1.0f + expf(-gate))) * up;
+    }
   } else {
     int o = 0;
     while (o + 1 < p.n_out && static_cast<int64_t>(blockIdx.x) >= p.out[o + 1].first_block) ++o;
@@ -200,7 +223,7 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(const Params p) {
     if (lane == 0) {
       const int64_t r[2] = {r0, r1};
       for (int i = 0; i < (r1 != r0 ? 2 : 1); ++i) {
-        const float v = acc[i] + (out.bias != nullptr ? out.bias[r[i]] : 0.0f);
+        const float v = acc[i] * scale + (out.bias != nullptr ? out.bias[r[i]] : 0.0f);
         if constexpr (kMode == GemvMode::Add)
           out.y[r[i]] += v;
         else
@@ -216,8 +239,11 @@ int max_shared_bytes(int device) {
   return v;
 }
 
-bool aligned16(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+// The dynamic shared memory a block may ask for: the device's opt-in limit
+// less the kernels' static shared memory (the reductions' few floats).
+constexpr int kStaticSharedReserve = 1024;
+int max_input_bytes(int device) {
+  return max_shared_bytes(device) - kStaticSharedReserve;
 }
 
 // Whether the 16-byte loads of dot_vector fit every row of every output.
@@ -225,15 +251,16 @@ bool vector_rows(const GemvCall& c) {
   const DType dt = c.out[0].w.dtype;
   const int64_t elems = dt == DType::F32 ? 4 : 8;
   if (c.cols % elems != 0) return false;
+  if (c.norm_weight == nullptr && !aligned16(c.x)) return false;  // x read as float4 from global
   for (int i = 0; i < c.n_out; ++i)
     if (!aligned16(c.out[i].w.data)) return false;
   return true;
 }
 
-template <DType DT, bool kVector, GemvMode kMode>
+template <DType DT, bool kVector, GemvMode kMode, bool kNorm>
 void launch(const Params& p, int64_t blocks, cudaStream_t stream) {
-  const size_t shared = static_cast<size_t>(p.cols) * sizeof(float);
-  auto kernel = gemv_kernel<DT, kVector, kMode>;
+  const size_t shared = kNorm ? static_cast<size_t>(p.cols) * sizeof(float) : 0;
+  auto kernel = gemv_kernel<DT, kVector, kMode, kNorm>;
   // Above the default 48 KiB a kernel must ask for more shared memory, once
   // per device (before any recording of a step: the first step runs eagerly).
   static std::atomic<uint64_t> raised{0};
@@ -241,9 +268,13 @@ void launch(const Params& p, int64_t blocks, cudaStream_t stream) {
     int device = 0;
     TPLM_CUDA_CHECK(cudaGetDevice(&device));
     const uint64_t bit = uint64_t{1} << (device % 64);
-    if ((raised.fetch_or(bit) & bit) == 0)
-      TPLM_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                           max_shared_bytes(device)));
+    if ((raised.fetch_or(bit) & bit) == 0) {
+      cudaFuncAttributes attr{};
+      TPLM_CUDA_CHECK(cudaFuncGetAttributes(&attr, kernel));
+      TPLM_CUDA_CHECK(cudaFuncSetAttribute(
+          kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+          max_shared_bytes(device) - static_cast<int>(attr.sharedSizeBytes)));
+    }
   }
   kernel<<<static_cast<unsigned>(blocks), kThreads, shared, stream>>>(p);
   TPLM_CUDA_CHECK(cudaGetLastError());
@@ -251,10 +282,15 @@ void launch(const Params& p, int64_t blocks, cudaStream_t stream) {
 
 template <DType DT, GemvMode kMode>
 void launch_dtype(const Params& p, int64_t blocks, bool vector, cudaStream_t stream) {
-  if (vector)
-    launch<DT, true, kMode>(p, blocks, stream);
+  const bool norm = p.norm_weight != nullptr;
+  if (vector && norm)
+    launch<DT, true, kMode, true>(p, blocks, stream);
+  else if (vector)
+    launch<DT, true, kMode, false>(p, blocks, stream);
+  else if (norm)
+    launch<DT, false, kMode, true>(p, blocks, stream);
   else
-    launch<DT, false, kMode>(p, blocks, stream);
+    launch<DT, false, kMode, false>(p, blocks, stream);
 }
 
 }  // namespace
@@ -265,7 +301,8 @@ bool gemv_supported(const GemvCall& c, int device) {
     if (c.out[i].w.dtype != c.out[0].w.dtype || c.out[i].w.cols != c.cols) return false;
   if (c.mode == GemvMode::SwiGLU && (c.n_out != 2 || c.out[0].w.rows != c.out[1].w.rows))
     return false;
-  return static_cast<int64_t>(sizeof(float)) * c.cols <= max_shared_bytes(device);
+  return c.norm_weight == nullptr ||
+         static_cast<int64_t>(sizeof(float)) * c.cols <= max_input_bytes(device);
 }
 
 void gemv(const GemvCall& c, cudaStream_t stream) {
