@@ -15,7 +15,8 @@ namespace tplm::cuda {
 namespace {
 
 constexpr int kThreads = 128;
-constexpr int kChunk = 256;  // cache rows per split
+constexpr int kChunk = 64;       // cache rows per split: many blocks, short sequential loops
+constexpr int kLanesPerRow = 8;  // a warp scores 4 cache rows at once, 8 lanes each
 
 int64_t splits_for(const AttentionShape& a) {
   const int64_t rows = a.context > 0 ? a.context : a.pos0 + a.n_tokens;
@@ -42,13 +43,21 @@ __global__ void decode_kernel(const float* q, const float* k_cache, const float*
   const float scale = 1.0f / sqrtf(static_cast<float>(head_dim));
   for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) qs[d] = q[th * head_dim + d] * scale;
   __syncthreads();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  // Each group of 8 lanes scores its own row, so a warp has 4 rows' loads in
+  // flight; the loop is the same for every lane of a warp (the shuffles need all 32).
+  const int warp = static_cast<int>(threadIdx.x) / 32, warps = static_cast<int>(blockDim.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int group = lane / kLanesPerRow, sub = lane % kLanesPerRow;
+  constexpr int kRowsPerWarp = 32 / kLanesPerRow;
   const float* kh = k_cache + kvh * head_dim;
-  for (int64_t p = start + warp; p < end; p += warps) {
+  for (int64_t base = start + warp * kRowsPerWarp; base < end; base += warps * kRowsPerWarp) {
+    const int64_t p = base + group;
     float s = 0.0f;
-    for (int64_t d = lane; d < head_dim; d += 32) s += qs[d] * kh[p * kv_stride + d];
-    s = warp_sum(s);
-    if (lane == 0) scores[p - start] = s;
+    if (p < end)
+      for (int64_t d = sub; d < head_dim; d += kLanesPerRow) s += qs[d] * kh[p * kv_stride + d];
+#pragma unroll
+    for (int o = kLanesPerRow / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (p < end && sub == 0) scores[p - start] = s;
   }
   __syncthreads();
   const int64_t n = end - start;
@@ -65,6 +74,7 @@ __global__ void decode_kernel(const float* q, const float* k_cache, const float*
   const float* vh = v_cache + kvh * head_dim + start * kv_stride;
   for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float o = 0.0f;
+#pragma unroll 8
     for (int64_t j = 0; j < n; ++j) o += scores[j] * vh[j * kv_stride + d];
     if (n_splits == 1)
       out[th * head_dim + d] = o / l;

@@ -12,6 +12,7 @@ namespace tplm::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr int kHeadThreads = 64;  // one head's rotation pairs (head_dim / 2) per thread
 
 unsigned grid_for(int64_t n) {
   const int64_t blocks = (n + kThreads - 1) / kThreads;
@@ -53,17 +54,25 @@ __global__ void rope_kernel(float* x, int64_t n_heads, int64_t head_dim, int64_t
                static_cast<float>(positions[blockIdx.x]));
 }
 
+// Block (t, b): b < n_heads rotates query head b of token t; the others
+// rotate kv head b - n_heads, then store its k and v slices in the cache row
+// positions[t]. One head per block keeps every block's work short.
 __global__ void rope_store_kv_kernel(float* q, float* k, const float* v, int64_t n_heads,
                                      int64_t n_kv_heads, int64_t head_dim, int64_t rope_dim,
                                      const float* inv_freq, const int32_t* positions,
                                      float* k_cache, float* v_cache) {
-  const int64_t t = blockIdx.x, row = n_kv_heads * head_dim;
+  const int64_t t = blockIdx.x, b = blockIdx.y, row = n_kv_heads * head_dim;
   const int32_t pos = positions[t];
-  rotate_heads(q + t * n_heads * head_dim, n_heads, head_dim, rope_dim, inv_freq,
+  if (b < n_heads) {
+    rotate_heads(q + (t * n_heads + b) * head_dim, 1, head_dim, rope_dim, inv_freq,
+                 static_cast<float>(pos));
+    return;
+  }
+  const int64_t h = b - n_heads;
+  rotate_heads(k + t * row + h * head_dim, 1, head_dim, rope_dim, inv_freq,
                static_cast<float>(pos));
-  rotate_heads(k + t * row, n_kv_heads, head_dim, rope_dim, inv_freq, static_cast<float>(pos));
   __syncthreads();  // k is rotated by other threads than the ones that store it
-  for (int64_t c = threadIdx.x; c < row; c += blockDim.x) {
+  for (int64_t c = h * head_dim + threadIdx.x; c < (h + 1) * head_dim; c += blockDim.x) {
     k_cache[pos * row + c] = k[t * row + c];
     v_cache[pos * row + c] = v[t * row + c];
   }
@@ -138,9 +147,11 @@ void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t rope_d
 void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& a, int64_t rope_dim,
                    const float* inv_freq, float* k_cache, float* v_cache, cudaStream_t s) {
   if (a.n_tokens <= 0) return;
-  rope_store_kv_kernel<<<static_cast<unsigned>(a.n_tokens), kThreads, 0, s>>>(
-      q, k, v, a.n_heads, a.n_kv_heads, a.head_dim, rope_dim, inv_freq, a.positions, k_cache,
-      v_cache);
+  const dim3 grid(static_cast<unsigned>(a.n_tokens),
+                  static_cast<unsigned>(a.n_heads + a.n_kv_heads));
+  rope_store_kv_kernel<<<grid, kHeadThreads, 0, s>>>(q, k, v, a.n_heads, a.n_kv_heads, a.head_dim,
+                                                     rope_dim, inv_freq, a.positions, k_cache,
+                                                     v_cache);
   check_launch();
 }
 
