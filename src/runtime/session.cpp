@@ -52,7 +52,14 @@ RunReport run_model(const RunOptions& options,
     for (const std::string& w : report.plan.warnings)
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
   auto tokenizer = load_tokenizer(model, options.tokenizer);
+  if (report.is_rank0)
+    for (const std::string& w : tokenizer->warnings())
+      std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
   report.prompt_tokens = tokenizer->encode(options.prompt, true);
+  if (report.prompt_tokens.empty())
+    throw Error(
+        "the prompt is empty and this vocabulary adds no BOS token, so there is nothing to "
+        "start generation from; give a prompt with -p");
   const int64_t context = options.max_context > 0
                               ? std::min(options.max_context, model.config.context_length)
                               : model.config.context_length;
