@@ -17,6 +17,11 @@ Split regex + ByteLevel) on a fixed corpus, saves their tokenizer.json under
 tests/data/tokenizers/bytelevel_{gpt2,llama3}/ and the ids of the same strings
 in tests/data/tokenizers/bytelevel_refs.json.
 
+Third part: the pieces tokenizers' own pre-tokenizers make of the strings, for
+several pre_tokenizer configurations (every Split behavior, ByteLevel with
+add_prefix_space, steps after ByteLevel), in
+tests/data/tokenizers/pre_tokenizer_refs.json.
+
 Usage: tools/record_tokenizer_refs.py [--model tok512.model] [--bin tok512.bin] [--out FILE]
 """
 import argparse
@@ -157,6 +162,64 @@ def record_byte_level(out_dir):
     (out_dir / "bytelevel_refs.json").write_text(json.dumps(refs, indent=1, ensure_ascii=False) + "\n")
 
 
+# Pre-tokenizers as tokenizer.json spells them: every Split behavior, a literal
+# String pattern, ByteLevel with add_prefix_space, and steps that run after
+# ByteLevel on the byte alphabet (Falcon's digits).
+PRE_TOKENIZERS = {
+    "gpt2": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    "gpt2_prefix_space": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                          "use_regex": True},
+    "llama3": {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3_REGEX}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+    "starcoder": {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]},
+    "falcon": {"type": "Sequence", "pretokenizers": [
+        {"type": "Punctuation", "behavior": "Contiguous"},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        {"type": "Digits", "individual_digits": False},
+        {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated",
+         "invert": False}]},
+    "behaviors": {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": "[,;]"}, "behavior": "MergedWithPrevious", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "[(\\[]"}, "behavior": "MergedWithNext", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "-"}, "behavior": "Contiguous", "invert": False},
+        {"type": "Split", "pattern": {"String": " and "}, "behavior": "Removed", "invert": False},
+        {"type": "Punctuation", "behavior": "Isolated"},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}]},
+}
+
+PRE_STRINGS = STRINGS + [
+    "ied 4 \u00bd months", "3333333 33.3", "\u00f2\u00b2 \u00bc\u00be", "a--b,,c;(d[[e",
+    "x and y and z", "(start) end;", "--", ",a", "a(", "$5+3=8 <tag> `code` ^~|",
+]
+
+
+def record_pre_tokenizers(out_dir):
+    """Pieces from tokenizers' own pre_tokenize_str, in the byte alphabet."""
+    from tokenizers import Tokenizer
+    import tokenizers
+    configs = {}
+    for name, pre in PRE_TOKENIZERS.items():
+        tok = Tokenizer.from_str(json.dumps({"version": "1.0", "model": {"type": "BPE", "vocab": {},
+                                                                         "merges": []},
+                                             "pre_tokenizer": pre}))
+        cases = [{"text": t, "pieces": [p for p, _ in tok.pre_tokenizer.pre_tokenize_str(t)]}
+                 for t in PRE_STRINGS]
+        configs[name] = {"pre_tokenizer": pre, "cases": cases}
+    refs = {
+        "made_by": "tools/record_tokenizer_refs.py",
+        "how": (f"Python tokenizers {tokenizers.__version__}: pre_tokenizer.pre_tokenize_str(text) "
+                f"for each pre_tokenizer as tokenizer.json writes it"),
+        "pre_tokenizers": configs,
+    }
+    (out_dir / "pre_tokenizer_refs.json").write_text(
+        json.dumps(refs, indent=1, ensure_ascii=False) + "\n")
+    print(f"pre_tokenizer_refs: {len(configs)} pre-tokenizers, {len(PRE_STRINGS)} strings",
+          file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(SHARED / "tok512.model"))
@@ -187,6 +250,7 @@ def main():
     Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}: {len(cases)} strings", file=sys.stderr)
     record_byte_level(Path(args.out).parent)
+    record_pre_tokenizers(Path(args.out).parent)
 
 
 if __name__ == "__main__":

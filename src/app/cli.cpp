@@ -28,6 +28,7 @@ int run_cli(int argc, char** argv) {
   add(add_run_command);
   add(add_bench_command);
   add(add_plan_command);
+  add(add_tokenize_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

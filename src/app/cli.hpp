@@ -15,6 +15,7 @@ CommandAction add_inspect_command(CLI::App& app);
 CommandAction add_run_command(CLI::App& app);
 CommandAction add_bench_command(CLI::App& app);
 CommandAction add_plan_command(CLI::App& app);
+CommandAction add_tokenize_command(CLI::App& app);
 
 int run_cli(int argc, char** argv);
 

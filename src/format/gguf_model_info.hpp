@@ -22,10 +22,11 @@ ModelConfig gguf_config(const GgufMetadata& md, const std::vector<TensorInfo>& t
                         const std::string& file);
 
 // The vocabulary, or nullopt when the file has none or one tplm cannot use
-// (a note is appended to notes). Throws when it is malformed or larger than
-// the embedding (vocab_size rows).
+// (why_none says which; it is appended to notes too). Throws when it is
+// malformed or larger than the embedding (vocab_size rows).
 std::optional<VocabSpec> gguf_vocab(const GgufMetadata& md, int64_t vocab_size,
                                     const std::string& file,
-                                    std::vector<std::pair<std::string, std::string>>& notes);
+                                    std::vector<std::pair<std::string, std::string>>& notes,
+                                    std::string& why_none);
 
 }  // namespace tplm

@@ -157,43 +157,79 @@ void mark_neox_rope_layout(ModelFile& m) {
       t.rope_layout = RopeLayout::RotateHalf;
 }
 
+struct GgufHeader {
+  uint32_t version = 0;
+  GgufMetadata md;  // views into the mapped file: use it while the file is mapped
+  std::vector<TensorInfo> tensors;
+};
+
+// Everything before the data section, with every tensor placed in the file.
+GgufHeader read_header(const MappedFile& mf) {
+  const std::string& file = mf.path();
+  Cursor cur(mf);
+  GgufHeader h;
+  h.version = read_version(cur);
+  const uint64_t n_tensors = cur.read<uint64_t>("tensor count");
+  const uint64_t n_kv = cur.read<uint64_t>("metadata count");
+  h.md.parse(cur, n_kv);
+  h.tensors = read_tensor_infos(cur, n_tensors);
+  const uint64_t alignment = read_alignment(h.md, file);
+  const uint64_t data_start = (cur.pos() + alignment - 1) / alignment * alignment;
+  if (data_start > mf.size() && !h.tensors.empty())
+    throw FormatError(file, cur.pos(),
+                      fmt::format("truncated file: the data section would start at {} but the "
+                                  "file has {} bytes",
+                                  data_start, mf.size()));
+  place_tensors(h.tensors, data_start, alignment, mf.size(), file);
+  return h;
+}
+
+ModelFile with_metadata(const std::string& file, const GgufHeader& h) {
+  ModelFile m;
+  m.format = FileFormat::Gguf;
+  m.path = file;
+  m.metadata.push_back({"gguf.version", std::to_string(h.version)});
+  for (const auto& kv : h.md.items()) m.metadata.push_back({kv.key, h.md.printable(kv)});
+  return m;
+}
+
 }  // namespace
 
 ModelFile read_gguf(const std::filesystem::path& path) {
   const std::string file = path.string();
   MappedFile mf(file);
-  Cursor cur(mf);
-  const uint32_t version = read_version(cur);
-  const uint64_t n_tensors = cur.read<uint64_t>("tensor count");
-  const uint64_t n_kv = cur.read<uint64_t>("metadata count");
-  GgufMetadata md;
-  md.parse(cur, n_kv);
-  std::vector<TensorInfo> tensors = read_tensor_infos(cur, n_tensors);
-  const uint64_t alignment = read_alignment(md, file);
-  const uint64_t data_start = (cur.pos() + alignment - 1) / alignment * alignment;
-  if (data_start > mf.size() && !tensors.empty())
-    throw FormatError(file, cur.pos(),
-                      fmt::format("truncated file: the data section would start at {} but the "
-                                  "file has {} bytes",
-                                  data_start, mf.size()));
-  place_tensors(tensors, data_start, alignment, mf.size(), file);
-
-  ModelFile m;
-  m.format = FileFormat::Gguf;
-  m.path = file;
-  m.metadata.push_back({"gguf.version", std::to_string(version)});
-  for (const auto& kv : md.items()) m.metadata.push_back({kv.key, md.printable(kv)});
-  m.config = gguf_config(md, tensors, file);
-  m.tensors = std::move(tensors);
+  GgufHeader h = read_header(mf);
+  ModelFile m = with_metadata(file, h);
+  m.config = gguf_config(h.md, h.tensors, file);
+  m.tensors = std::move(h.tensors);
   for (TensorInfo& t : m.tensors) t.id = parse_tensor_name(t.name);
   m.config.validate(file);
   mark_neox_rope_layout(m);
-  m.vocab = gguf_vocab(md, m.config.vocab_size, file, m.metadata);
+  m.vocab = gguf_vocab(h.md, m.config.vocab_size, file, m.metadata, m.no_vocab_reason);
   if (m.find("rope_freqs.weight") && m.config.rope_scaling.kind == RopeScaling::Kind::None)
     m.metadata.push_back({"tplm.note.rope_freqs",
                           "rope_freqs.weight is present (Llama 3 rope scaling factors) but no "
                           "rope.scaling.type key says how to use it; it is ignored"});
   check_tensors(m);
+  return m;
+}
+
+ModelFile read_gguf_vocab_only(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  MappedFile mf(file);
+  GgufHeader h = read_header(mf);
+  ModelFile m = with_metadata(file, h);
+  m.config.architecture = h.md.get_string("general.architecture").value_or("");
+  // The embedding's rows bound the vocabulary when the file has weights; a
+  // vocabulary-only file (llama.cpp's models/ggml-vocab-*.gguf) has none.
+  int64_t rows = std::numeric_limits<int32_t>::max();
+  for (const TensorInfo& t : h.tensors)
+    if (t.name == "token_embd.weight" && t.shape.size() == 2) rows = t.shape[0];
+  m.vocab = gguf_vocab(h.md, rows, file, m.metadata, m.no_vocab_reason);
+  m.config.vocab_size = rows == std::numeric_limits<int32_t>::max() && m.vocab
+                            ? static_cast<int64_t>(m.vocab->tokens.size())
+                            : rows;
+  m.tensors = std::move(h.tensors);
   return m;
 }
 

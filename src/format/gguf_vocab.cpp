@@ -1,7 +1,7 @@
 // VocabSpec from GGUF tokenizer.ggml.* keys:
 //   model ("llama" = SentencePiece BPE, "gpt2" = byte-level BPE), tokens,
 //   scores, token_type, merges, bos/eos/unknown/padding_token_id,
-//   add_bos_token, pre.
+//   add_bos_token, add_space_prefix, pre.
 #include <fmt/format.h>
 
 #include "format/format_error.hpp"
@@ -35,11 +35,25 @@ void check_same_length(const GgufMetadata& md, const char* key, const std::vecto
         fmt::format("{} has {} entries but tokenizer.ggml.tokens has {}", key, v.size(), n_tokens));
 }
 
+// What llama.cpp's other tokenizer models are, for the message that refuses them.
+std::string tokenizer_model_label(const std::string& model) {
+  for (const auto& [name, what] : {std::pair{"bert", "WordPiece"},
+                                   {"t5", "Unigram"},
+                                   {"rwkv", "RWKV's trie"},
+                                   {"plamo2", "PLaMo 2's Aho-Corasick"},
+                                   {"gemma4", "Gemma 4's SentencePiece-style BPE"},
+                                   {"no_vocab", "none"},
+                                   {"none", "none"}})
+    if (model == name) return fmt::format("\"{}\" ({})", model, what);
+  return fmt::format("\"{}\"", model);
+}
+
 }  // namespace
 
 std::optional<VocabSpec> gguf_vocab(const GgufMetadata& md, int64_t vocab_size,
                                     const std::string& file,
-                                    std::vector<std::pair<std::string, std::string>>& notes) {
+                                    std::vector<std::pair<std::string, std::string>>& notes,
+                                    std::string& why_none) {
   const auto model = md.get_string("tokenizer.ggml.model");
   VocabSpec v;
   if (model == "llama") {
@@ -49,11 +63,12 @@ std::optional<VocabSpec> gguf_vocab(const GgufMetadata& md, int64_t vocab_size,
     v.kind = VocabKind::ByteLevelBpe;
     v.add_bos = false;
   } else {
-    notes.push_back({"tplm.note.tokenizer",
-                     model ? fmt::format("tokenizer model \"{}\" is not supported (llama, gpt2): "
-                                         "no vocabulary loaded",
-                                         *model)
-                           : "no tokenizer.ggml.model: the file carries no vocabulary"});
+    why_none = model ? fmt::format(
+                           "tokenizer model {} is not supported: tplm tokenizes \"llama\" "
+                           "(SentencePiece BPE) and \"gpt2\" (byte-level BPE) vocabularies",
+                           tokenizer_model_label(*model))
+                     : "the file carries no vocabulary (no tokenizer.ggml.model)";
+    notes.push_back({"tplm.note.tokenizer", why_none});
     return std::nullopt;
   }
   const GgufKv* tokens_kv = md.find("tokenizer.ggml.tokens");
@@ -88,7 +103,11 @@ std::optional<VocabSpec> gguf_vocab(const GgufMetadata& md, int64_t vocab_size,
   v.eos_id = token_id(md, "tokenizer.ggml.eos_token_id", n_tokens, notes);
   v.unk_id = token_id(md, "tokenizer.ggml.unknown_token_id", n_tokens, notes);
   v.pad_id = token_id(md, "tokenizer.ggml.padding_token_id", n_tokens, notes);
-  v.add_bos = md.get_bool("tokenizer.ggml.add_bos_token").value_or(v.add_bos);
+  if (auto add_bos = md.get_bool("tokenizer.ggml.add_bos_token")) {
+    v.add_bos = *add_bos;
+    v.add_bos_given = true;
+  }
+  v.add_space_prefix = md.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
   v.pre = md.get_string("tokenizer.ggml.pre").value_or("");
   return v;
 }

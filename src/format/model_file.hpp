@@ -23,6 +23,7 @@ struct ModelFile {
   ModelConfig config;
   std::vector<TensorInfo> tensors;
   std::optional<VocabSpec> vocab;  // GGUF carries one; others keep it in a separate file
+  std::string no_vocab_reason;     // why a GGUF's vocabulary was not read (a tokenizer tplm lacks)
   std::string tokenizer_path;      // a tokenizer file found beside the model (HF folder), or ""
   // Other metadata as printable key/value pairs, for `tplm inspect`.
   std::vector<std::pair<std::string, std::string>> metadata;
@@ -42,7 +43,14 @@ void check_tensors(const ModelFile& m);
 // with "GGUF" is GGUF, otherwise a llama2.c checkpoint.
 ModelFile open_model(const std::filesystem::path& path);
 
+// Opens a model for its tokenizer alone: a GGUF file's vocabulary without its
+// configuration or tensor checks (a vocabulary-only file such as llama.cpp's
+// models/ggml-vocab-*.gguf, or an architecture tplm does not run: config holds
+// only architecture and vocab_size); any other model as open_model does.
+ModelFile open_model_for_tokenizer(const std::filesystem::path& path);
+
 ModelFile read_gguf(const std::filesystem::path& file);
+ModelFile read_gguf_vocab_only(const std::filesystem::path& file);
 ModelFile read_hf_folder(const std::filesystem::path& folder);
 ModelFile read_llama2c(const std::filesystem::path& file);
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "format/pre_tokenizer_spec.hpp"
+
 namespace tplm {
 
 enum class VocabKind : uint8_t {
@@ -28,12 +30,18 @@ struct VocabSpec {
   std::vector<float> scores;         // SentencePieceBpe: merge priority (empty for byte-level)
   std::vector<int32_t> token_types;  // TokenType per id (may be empty: all normal)
   std::vector<std::string> merges;   // ByteLevelBpe: "left right", highest priority first
-  std::string pre;                   // GGUF tokenizer.ggml.pre (byte-level pre-tokenizer name)
+  // ByteLevelBpe: a GGUF names its pre-tokenizer (tokenizer.ggml.pre, "" when
+  // absent); a tokenizer.json spells it out as steps (then pre is unused).
+  std::string pre;
+  std::vector<PreTokenizeStep> pre_steps;
+  bool ignore_merges = false;    // ByteLevelBpe: a word that is a token is taken whole
+  bool add_space_prefix = true;  // SentencePieceBpe: the dummy space before the text
   int32_t bos_id = -1;
   int32_t eos_id = -1;
   int32_t unk_id = -1;
   int32_t pad_id = -1;
   bool add_bos = true;
+  bool add_bos_given = false;  // add_bos came from the file, not a default of its kind
 };
 
 }  // namespace tplm

@@ -30,14 +30,20 @@ RunReport run_model(const RunOptions& options,
   report.is_rank0 = engine.leads();
   report.threads_per_rank = engine.threads_per_rank();
   report.plan = engine.plan();
+  auto tokenizer = load_tokenizer(engine.model(), options.tokenizer);
   if (report.is_rank0) {
     for (const std::string& w : report.plan.warnings)
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
     if (!engine.devices().note.empty())
       std::fprintf(stderr, "tplm: note: %s\n", engine.devices().note.c_str());
+    for (const std::string& w : tokenizer->warnings())
+      std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
   }
-  auto tokenizer = load_tokenizer(engine.model(), options.tokenizer);
   report.prompt_tokens = tokenizer->encode(options.prompt, true);
+  if (report.prompt_tokens.empty())
+    throw Error(
+        "the prompt is empty and this vocabulary adds no BOS token, so there is nothing to "
+        "start generation from; give a prompt with -p");
   check_prompt(report.prompt_tokens.size(), engine.context());
 
   GenerateOptions gen;

@@ -520,7 +520,45 @@ TEST(GgufReader, UnsupportedTokenizerLeavesVocabEmptyWithANote) {
   g.str("tokenizer.ggml.model", "bert");
   ModelFile m = read_gguf(temp_gguf(g.bytes()));
   EXPECT_FALSE(m.vocab.has_value());
-  EXPECT_HAS(meta(m, "tplm.note.tokenizer"), "tokenizer model \"bert\" is not supported");
+  EXPECT_HAS(meta(m, "tplm.note.tokenizer"),
+             "tokenizer model \"bert\" (WordPiece) is not supported");
+  EXPECT_EQ(m.no_vocab_reason, meta(m, "tplm.note.tokenizer"));
+}
+
+TEST(GgufReader, ReadsTheVocabularyFlags) {
+  GgufBuilder g = tiny_llama();
+  ModelFile m = read_gguf(temp_gguf(g.bytes()));
+  ASSERT_TRUE(m.vocab);
+  EXPECT_TRUE(m.vocab->add_space_prefix);  // SentencePiece's default
+  EXPECT_FALSE(m.vocab->add_bos_given);
+  g.boolean("tokenizer.ggml.add_space_prefix", false);
+  g.boolean("tokenizer.ggml.add_bos_token", false);
+  m = read_gguf(temp_gguf(g.bytes()));
+  EXPECT_FALSE(m.vocab->add_space_prefix);
+  EXPECT_FALSE(m.vocab->add_bos);
+  EXPECT_TRUE(m.vocab->add_bos_given);
+}
+
+// llama.cpp's models/ggml-vocab-*.gguf: a vocabulary, an architecture tplm
+// does not run, no tensors. Only the tokenizer's reader takes it.
+TEST(GgufReader, ReadsAVocabularyOnlyFileForItsTokenizer) {
+  GgufBuilder g = tiny_llama();
+  g.tensors.clear();
+  g.str("general.architecture", "falcon");
+  const auto path = temp_gguf(g.bytes(), "vocab-only.gguf");
+  EXPECT_THROW(read_gguf(path), FormatError);
+  ModelFile m = open_model_for_tokenizer(path);
+  EXPECT_EQ(m.format, FileFormat::Gguf);
+  EXPECT_EQ(m.config.architecture, "falcon");
+  ASSERT_TRUE(m.vocab);
+  EXPECT_EQ(m.vocab->tokens.size(), 16u);
+  EXPECT_EQ(m.config.vocab_size, 16);
+  // With weights, the embedding still bounds the vocabulary.
+  m = open_model_for_tokenizer(temp_gguf(tiny_llama().bytes(), "full.gguf"));
+  EXPECT_EQ(m.config.vocab_size, 16);
+  EXPECT_EQ(m.tensors.size(), 12u);
+  // Other formats open as open_model does.
+  EXPECT_THROW(open_model_for_tokenizer("/nonexistent/model.gguf"), FormatError);
 }
 
 TEST(GgufReader, OpenModelRecognisesGguf) {

@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "format/format_error.hpp"
+#include "format/hf_tokenizer_json.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/byte_level_bpe.hpp"
-#include "model/tokenizer/hf_tokenizer_json.hpp"
 #include "support/test_paths.hpp"
 
 namespace tplm {
@@ -39,7 +39,9 @@ void expect_matches(const Tokenizer& t, const nlohmann::json& cases, const std::
   for (const auto& c : cases) {
     const auto text = c.at("text").get<std::string>();
     const auto want = c.at("ids").get<std::vector<int32_t>>();
-    EXPECT_EQ(t.encode(text, false), want) << name << " text: " << text;
+    // Python's tokenizers parses added tokens written in the text: parse_special.
+    EXPECT_EQ(t.encode(text, {.add_bos = false, .parse_special = true}), want)
+        << name << " text: " << text;
     EXPECT_EQ(t.decode(want), without_special(text)) << name;
     ++n;
   }
@@ -50,19 +52,20 @@ class ByteLevelRefs : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ByteLevelRefs, TokenizerJsonMatchesPython) {
   const auto file = data_dir() / ("bytelevel_" + GetParam()) / "tokenizer.json";
-  HfTokenizerJson hf = read_hf_tokenizer_json(file);
-  EXPECT_EQ(hf.vocab.tokens.size(), 400u);
-  EXPECT_EQ(hf.vocab.eos_id, 0);  // <|endoftext|>, the only special token
-  ByteLevelBpe t(hf.vocab, hf.pattern);
+  VocabSpec v = read_hf_tokenizer_json(file);
+  EXPECT_EQ(v.tokens.size(), 400u);
+  EXPECT_EQ(v.eos_id, 0);  // <|endoftext|>, the only special token
+  ByteLevelBpe t(v);
   expect_matches(t, refs().at("tokenizers").at(GetParam()), GetParam());
 }
 
 // The same vocabulary as a GGUF would carry it: the regex comes from
-// tokenizer.ggml.pre through byte_level_pattern, not from the JSON.
+// tokenizer.ggml.pre, not from the JSON.
 TEST_P(ByteLevelRefs, GgufStyleVocabMatchesPython) {
   const auto file = data_dir() / ("bytelevel_" + GetParam()) / "tokenizer.json";
-  VocabSpec v = read_hf_tokenizer_json(file).vocab;
-  v.pre = GetParam() == "gpt2" ? "gpt2" : "llama-bpe";
+  VocabSpec v = read_hf_tokenizer_json(file);
+  v.pre_steps.clear();
+  v.pre = GetParam() == "gpt2" ? "gpt-2" : "llama-bpe";
   ModelFile m;
   m.path = "model.gguf";
   m.config.vocab_size = 400;
@@ -96,29 +99,27 @@ TEST(ByteLevelBpe, MergesAsStringsReadTheSame) {
   for (auto& m : merges) m = m.at(0).get<std::string>() + " " + m.at(1).get<std::string>();
   const fs::path dir = test::make_temp_dir("tok2_merges");
   std::ofstream(dir / "tokenizer.json") << j.dump();
-  const HfTokenizerJson a = read_hf_tokenizer_json(file),
-                        b = read_hf_tokenizer_json(dir / "tokenizer.json");
-  EXPECT_EQ(a.vocab.merges, b.vocab.merges);
-  ByteLevelBpe t(b.vocab, b.pattern);
+  const VocabSpec a = read_hf_tokenizer_json(file),
+                  b = read_hf_tokenizer_json(dir / "tokenizer.json");
+  EXPECT_EQ(a.merges, b.merges);
+  ByteLevelBpe t(b);
   expect_matches(t, refs().at("tokenizers").at("gpt2"), "gpt2 (string merges)");
   fs::remove_all(dir);
 }
 
 TEST(ByteLevelBpe, BosOnlyWhenTheVocabularyWantsIt) {
-  VocabSpec v = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json").vocab;
+  VocabSpec v = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json");
   v.bos_id = 0;
   v.add_bos = false;  // Qwen2-style GGUF: add_bos_token false
-  const std::string pattern = byte_level_pattern("gpt2");
-  EXPECT_EQ(ByteLevelBpe(v, pattern).encode("a", true),
-            ByteLevelBpe(v, pattern).encode("a", false));
+  v.add_bos_given = true;
+  EXPECT_EQ(ByteLevelBpe(v).encode("a", true), ByteLevelBpe(v).encode("a", false));
   v.add_bos = true;  // Llama 3: <|begin_of_text|> first
-  EXPECT_EQ(ByteLevelBpe(v, pattern).encode("a", true).at(0), 0);
-  EXPECT_EQ(ByteLevelBpe(v, pattern).encode("a", true).size(), 2u);
+  EXPECT_EQ(ByteLevelBpe(v).encode("a", true).at(0), 0);
+  EXPECT_EQ(ByteLevelBpe(v).encode("a", true).size(), 2u);
 }
 
 TEST(ByteLevelBpe, LongChunksAreFast) {
-  HfTokenizerJson hf = read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json");
-  ByteLevelBpe t(hf.vocab, hf.pattern);
+  ByteLevelBpe t(read_hf_tokenizer_json(data_dir() / "bytelevel_gpt2/tokenizer.json"));
   const std::string spaces(200000, ' ');
   const std::string text = "Once upon a time," + spaces + "there was";
   const auto start = std::chrono::steady_clock::now();
@@ -139,8 +140,11 @@ TEST(ByteLevelBpe, BadInputsAreErrors) {
   VocabSpec v;
   v.kind = VocabKind::ByteLevelBpe;
   v.tokens = {"a"};
-  EXPECT_THROW(ByteLevelBpe(v, "(unclosed"), Error);
-  ByteLevelBpe t(v, byte_level_pattern(""));
+  v.pre_steps = {PreTokenizeStep::split("(unclosed")};
+  EXPECT_THROW(ByteLevelBpe{v}, Error);
+  v.pre_steps.clear();
+  v.pre = "gpt-2";
+  ByteLevelBpe t(v);
   EXPECT_THROW(t.encode("b", false), Error);  // no token and no unknown token
   EXPECT_THROW(t.decode_piece(-1, 1), Error);
   fs::remove_all(dir);

@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include "format/format_error.hpp"
+#include "format/hf_tokenizer_json.hpp"
 #include "format/llama2c_tokenizer.hpp"
 #include "format/model_file.hpp"
 #include "model/tokenizer/byte_level_bpe.hpp"
-#include "model/tokenizer/hf_tokenizer_json.hpp"
 #include "model/tokenizer/sentencepiece_bpe.hpp"
 #include "model/tokenizer/sentencepiece_model.hpp"
 #include "model/tokenizer/tokenizer.hpp"
@@ -15,9 +15,10 @@ namespace tplm {
 
 namespace {
 
-std::unique_ptr<Tokenizer> from_vocab(const VocabSpec& vocab) {
-  if (vocab.kind == VocabKind::SentencePieceBpe) return std::make_unique<SentencePieceBpe>(vocab);
-  return std::make_unique<ByteLevelBpe>(vocab, byte_level_pattern(vocab.pre));
+std::unique_ptr<Tokenizer> from_vocab(VocabSpec vocab) {
+  if (vocab.kind == VocabKind::SentencePieceBpe)
+    return std::make_unique<SentencePieceBpe>(std::move(vocab));
+  return std::make_unique<ByteLevelBpe>(std::move(vocab));
 }
 
 std::unique_ptr<Tokenizer> from_file(const std::filesystem::path& file, int64_t vocab_size) {
@@ -25,18 +26,30 @@ std::unique_ptr<Tokenizer> from_file(const std::filesystem::path& file, int64_t 
   if (ext == ".bin") return from_vocab(read_llama2c_tokenizer(file, vocab_size));
   if (ext == ".model") return std::make_unique<SentencePieceModel>(file);
   if (ext == ".json") {
-    HfTokenizerJson hf = read_hf_tokenizer_json(file);
-    if (hf.vocab.kind == VocabKind::ByteLevelBpe)
-      return std::make_unique<ByteLevelBpe>(std::move(hf.vocab), hf.pattern);
+    VocabSpec v = read_hf_tokenizer_json(file);
     // SentencePiece-style JSON: the tokenizer.model beside it is exact
     // (normalizer included); without one, greedy BPE over the JSON vocabulary.
     const auto model = file.parent_path() / "tokenizer.model";
-    if (std::filesystem::exists(model)) return std::make_unique<SentencePieceModel>(model);
-    return std::make_unique<SentencePieceBpe>(std::move(hf.vocab));
+    if (v.kind == VocabKind::SentencePieceBpe && std::filesystem::exists(model))
+      return std::make_unique<SentencePieceModel>(model);
+    return from_vocab(std::move(v));
   }
   throw FormatError(file.string(),
                     "unknown tokenizer file type; expected a llama2.c .bin, a "
                     "SentencePiece tokenizer.model or a tokenizer.json");
+}
+
+// A tokenizer that cannot be set up (an unknown pre-tokenizer) is named with
+// the file it came from.
+template <typename Make>
+std::unique_ptr<Tokenizer> made_from(const std::string& source, Make make) {
+  try {
+    return make();
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FormatError(source, e.what());
+  }
 }
 
 }  // namespace
@@ -48,13 +61,17 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelFile& model,
   std::string source;
   if (!tokenizer_file.empty()) {
     source = tokenizer_file.string();
-    t = from_file(tokenizer_file, model_vocab);
+    t = made_from(source, [&] { return from_file(tokenizer_file, model_vocab); });
   } else if (model.vocab) {
     source = model.path;
-    t = from_vocab(*model.vocab);
+    t = made_from(source, [&] { return from_vocab(*model.vocab); });
   } else if (!model.tokenizer_path.empty()) {
     source = model.tokenizer_path;
-    t = from_file(model.tokenizer_path, model_vocab);
+    t = made_from(source, [&] { return from_file(model.tokenizer_path, model_vocab); });
+  } else if (!model.no_vocab_reason.empty()) {
+    throw FormatError(model.path,
+                      fmt::format("{}; pass --tokenizer FILE with a tokenizer tplm reads",
+                                  model.no_vocab_reason));
   } else {
     throw FormatError(model.path,
                       fmt::format("model {} has no tokenizer; pass --tokenizer FILE", model.path));

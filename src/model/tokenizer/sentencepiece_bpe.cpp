@@ -45,7 +45,8 @@ size_t code_point_length(std::string_view s, size_t i) {
 
 }  // namespace
 
-SentencePieceBpe::SentencePieceBpe(VocabSpec vocab) : vocab_(std::move(vocab)) {
+SentencePieceBpe::SentencePieceBpe(VocabSpec vocab)
+    : vocab_(std::move(vocab)), specials_(SpecialTokens::of(vocab_)) {
   const auto n = vocab_.tokens.size();
   if (vocab_.scores.size() != n)
     throw Error(fmt::format("sentencepiece vocabulary has {} tokens but {} scores", n,
@@ -67,6 +68,8 @@ SentencePieceBpe::SentencePieceBpe(VocabSpec vocab) : vocab_(std::move(vocab)) {
       decoded_[i] = std::string(1, static_cast<char>(b));
     } else if (type == kControl) {
       decoded_[i] = "";
+    } else if (type == kUserDefined) {
+      decoded_[i] = piece;  // written in the text as it is
     } else {
       decoded_[i] = escape_spaces_ ? replace_all(piece, kSpaceMark, " ") : piece;
     }
@@ -150,16 +153,12 @@ void SentencePieceBpe::merge_pairs(std::vector<int32_t>& ids) const {
     ids.push_back(nodes[static_cast<size_t>(i)].id);
 }
 
-std::vector<int32_t> SentencePieceBpe::encode(std::string_view text, bool add_bos) const {
-  std::vector<int32_t> ids;
-  // The vocabulary decides whether it has a BOS to add (GGUF add_bos_token: Qwen2 has none).
-  if (add_bos && vocab_.add_bos && vocab_.bos_id >= 0) ids.push_back(vocab_.bos_id);
-  if (text.empty()) return ids;
+void SentencePieceBpe::encode_text(std::string_view text, std::vector<int32_t>& ids) const {
   const std::string escaped = escape_spaces_ ? replace_all(text, " ", kSpaceMark) : "";
   const std::string_view s = escape_spaces_ ? std::string_view(escaped) : text;
   std::vector<int32_t> pieces;
   // The dummy prefix: SentencePiece treats the text as if it started with a space.
-  push_code_point(escape_spaces_ ? kSpaceMark : " ", pieces);
+  if (vocab_.add_space_prefix) push_code_point(escape_spaces_ ? kSpaceMark : " ", pieces);
   for (size_t i = 0; i < s.size();) {
     const size_t n = code_point_length(s, i);
     push_code_point(s.substr(i, n), pieces);
@@ -167,19 +166,29 @@ std::vector<int32_t> SentencePieceBpe::encode(std::string_view text, bool add_bo
   }
   merge_pairs(pieces);
   ids.insert(ids.end(), pieces.begin(), pieces.end());
-  return ids;
 }
 
-std::string SentencePieceBpe::decode_piece(int32_t prev, int32_t id) const {
+const std::string& SentencePieceBpe::checked(int32_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= decoded_.size())
     throw Error(
         fmt::format("token id {} is outside the vocabulary (size {})", id, decoded_.size()));
+  return vocab_.tokens[static_cast<size_t>(id)];
+}
+
+std::string SentencePieceBpe::decode_piece(int32_t prev, int32_t id) const {
+  const std::string& token = checked(id);
   const std::string& out = decoded_[static_cast<size_t>(id)];
-  // llama2.c: the first piece after BOS loses its leading (dummy-prefix) space.
-  // Byte tokens are exempt: "<0x20>" is a real space.
-  const bool is_byte = byte_of_piece(vocab_.tokens[static_cast<size_t>(id)]) >= 0;
-  if (prev >= 0 && prev == vocab_.bos_id && !is_byte && out.starts_with(' ')) return out.substr(1);
+  // The first piece of the text (at the start, or after BOS as llama2.c has
+  // it) loses the dummy-prefix space. Byte tokens are exempt: "<0x20>" is a
+  // real space.
+  const bool first = prev < 0 || prev == vocab_.bos_id;
+  if (first && vocab_.add_space_prefix && byte_of_piece(token) < 0 && out.starts_with(' '))
+    return out.substr(1);
   return out;
+}
+
+std::string SentencePieceBpe::token_text(int32_t id) const {
+  return checked(id);
 }
 
 }  // namespace tplm

@@ -1,10 +1,13 @@
 #pragma once
 // SentencePiece-style BPE with byte fallback, exactly as llama2.c run.c
-// `encode`: a dummy-prefix space, one symbol per UTF-8 code point (or its
-// "<0xNN>" byte tokens when the code point is not a token), then repeatedly
-// merge the adjacent pair with the highest score whose concatenation is a
-// token (the leftmost pair on ties). Serves llama2.c .bin vocabularies (raw
-// ' ' spaces) and GGUF "llama" vocabularies (spaces written as U+2581 "▁").
+// `encode`: a dummy-prefix space (unless the vocabulary says not:
+// add_space_prefix), one symbol per UTF-8 code point (or its "<0xNN>" byte
+// tokens when the code point is not a token), then repeatedly merge the
+// adjacent pair with the highest score whose concatenation is a token (the
+// leftmost pair on ties). Serves llama2.c .bin vocabularies (raw ' ' spaces)
+// and GGUF "llama" vocabularies (spaces written as U+2581 "▁"). Text between
+// special tokens is encoded piece by piece, each with its dummy prefix, as
+// llama.cpp does.
 #include <string>
 #include <unordered_map>
 
@@ -21,17 +24,22 @@ class SentencePieceBpe final : public Tokenizer {
   int32_t vocab_size() const override { return static_cast<int32_t>(vocab_.tokens.size()); }
   int32_t bos_id() const override { return vocab_.bos_id; }
   int32_t eos_id() const override { return vocab_.eos_id; }
-  std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
   std::string decode_piece(int32_t prev, int32_t id) const override;
+  std::string token_text(int32_t id) const override;
 
   bool escapes_spaces() const { return escape_spaces_; }
 
  private:
+  bool adds_bos() const override { return vocab_.add_bos && vocab_.bos_id >= 0; }
+  const SpecialTokens& special_tokens() const override { return specials_; }
+  void encode_text(std::string_view text, std::vector<int32_t>& ids) const override;
   int32_t lookup(std::string_view piece) const;  // -1 when not a token
   void push_code_point(std::string_view cp, std::vector<int32_t>& ids) const;
   void merge_pairs(std::vector<int32_t>& ids) const;
+  const std::string& checked(int32_t id) const;
 
   VocabSpec vocab_;
+  SpecialTokens specials_;
   std::unordered_map<std::string, int32_t> index_;
   std::vector<int32_t> byte_ids_;     // byte -> "<0xNN>" token id, or unk
   std::vector<std::string> decoded_;  // id -> bytes it prints ("" for control)

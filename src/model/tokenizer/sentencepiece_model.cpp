@@ -16,6 +16,11 @@ SentencePieceModel::SentencePieceModel(const std::filesystem::path& file)
     throw FormatError(file.string(), fmt::format("not a SentencePiece model ({}); pass the "
                                                  "tokenizer.model that came with the model",
                                                  status.ToString()));
+  std::vector<SpecialTokens::Entry> entries;
+  for (int id = 0; id < sp_->GetPieceSize(); ++id)
+    if (sp_->IsControl(id) || sp_->IsUnknown(id))
+      entries.push_back({id, sp_->IdToPiece(id), SpecialTokens::When::ParseSpecial});
+  specials_ = SpecialTokens(std::move(entries));
 }
 
 SentencePieceModel::~SentencePieceModel() = default;
@@ -30,19 +35,22 @@ int32_t SentencePieceModel::eos_id() const {
   return sp_->eos_id();
 }
 
-std::vector<int32_t> SentencePieceModel::encode(std::string_view text, bool add_bos) const {
+void SentencePieceModel::encode_text(std::string_view text, std::vector<int32_t>& ids) const {
   std::vector<int> pieces;
   const auto status = sp_->Encode(text, &pieces);
   if (!status.ok()) throw Error(fmt::format("sentencepiece encode failed: {}", status.ToString()));
-  std::vector<int32_t> ids;
-  if (add_bos && bos_id() >= 0) ids.push_back(bos_id());
   ids.insert(ids.end(), pieces.begin(), pieces.end());
-  return ids;
+}
+
+std::string SentencePieceModel::token_text(int32_t id) const {
+  if (id < 0 || id >= vocab_size())
+    throw Error(fmt::format("token id {} is outside the vocabulary (size {})", id, vocab_size()));
+  return sp_->IdToPiece(id);
 }
 
 // Same rules as SentencePieceBpe::decode_piece: "▁" is a space, "<0xNN>" a
-// byte, control tokens print nothing, and the first piece after BOS loses its
-// leading space.
+// byte, control tokens print nothing, and the first piece (at the start or
+// after BOS) loses its leading space.
 std::string SentencePieceModel::decode_piece(int32_t prev, int32_t id) const {
   if (id < 0 || id >= vocab_size())
     throw Error(fmt::format("token id {} is outside the vocabulary (size {})", id, vocab_size()));
@@ -62,7 +70,7 @@ std::string SentencePieceModel::decode_piece(int32_t prev, int32_t id) const {
       out += piece[i++];
     }
   }
-  if (prev >= 0 && prev == bos_id() && out.starts_with(' ')) out.erase(0, 1);
+  if ((prev < 0 || prev == bos_id()) && out.starts_with(' ')) out.erase(0, 1);
   return out;
 }
 
