@@ -2,13 +2,14 @@
 // tplm runs, and a clear refusal of the others), ignore_merges, and the
 // dummy prefix of a SentencePiece-style file. How the steps cut text is
 // checked against tokenizers itself in tests/model/test_pre_tokenizer.cpp.
+#include "format/hf_tokenizer_json.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "format/format_error.hpp"
-#include "format/hf_tokenizer_json.hpp"
 #include "support/test_paths.hpp"
 
 namespace tplm {

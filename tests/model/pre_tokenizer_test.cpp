@@ -2,6 +2,8 @@
 // tokenizers' own pre_tokenize_str makes (tools/record_tokenizer_refs.py ->
 // tests/data/tokenizers/pre_tokenizer_refs.json), each pre_tokenizer read from
 // tokenizer.json the way a model's would be; and the GGUF pre-tokenizer names.
+#include "model/tokenizer/pre_tokenizer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,7 +12,6 @@
 #include "base/error.hpp"
 #include "format/hf_tokenizer_json.hpp"
 #include "model/tokenizer/named_pre_tokenizers.hpp"
-#include "model/tokenizer/pre_tokenizer.hpp"
 #include "support/test_paths.hpp"
 
 namespace tplm {
