@@ -11,6 +11,7 @@
 #include <queue>
 
 #include "base/error.hpp"
+#include "model/tokenizer/special_tokens.hpp"
 
 namespace tplm {
 
@@ -230,6 +231,10 @@ std::string ByteLevelBpe::decode_piece(int32_t /*prev*/, int32_t id) const {
     throw Error(
         fmt::format("token id {} is outside the vocabulary (size {})", id, decoded_.size()));
   return decoded_[static_cast<size_t>(id)];
+}
+
+std::vector<SpecialToken> ByteLevelBpe::special_tokens() const {
+  return special_tokens_of(vocab_);
 }
 
 }  // namespace tplm

@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "base/error.hpp"
+#include "model/tokenizer/special_tokens.hpp"
 
 namespace tplm {
 
@@ -180,6 +181,10 @@ std::string SentencePieceBpe::decode_piece(int32_t prev, int32_t id) const {
   const bool is_byte = byte_of_piece(vocab_.tokens[static_cast<size_t>(id)]) >= 0;
   if (prev >= 0 && prev == vocab_.bos_id && !is_byte && out.starts_with(' ')) return out.substr(1);
   return out;
+}
+
+std::vector<SpecialToken> SentencePieceBpe::special_tokens() const {
+  return special_tokens_of(vocab_);
 }
 
 }  // namespace tplm

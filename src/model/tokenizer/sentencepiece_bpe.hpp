@@ -23,6 +23,7 @@ class SentencePieceBpe final : public Tokenizer {
   int32_t eos_id() const override { return vocab_.eos_id; }
   std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
   std::string decode_piece(int32_t prev, int32_t id) const override;
+  std::vector<SpecialToken> special_tokens() const override;
 
   bool escapes_spaces() const { return escape_spaces_; }
 

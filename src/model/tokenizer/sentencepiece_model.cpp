@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "format/format_error.hpp"
+#include "model/tokenizer/special_tokens.hpp"
 
 namespace tplm {
 
@@ -63,6 +64,19 @@ std::string SentencePieceModel::decode_piece(int32_t prev, int32_t id) const {
     }
   }
   if (prev >= 0 && prev == bos_id() && out.starts_with(' ')) out.erase(0, 1);
+  return out;
+}
+
+// Control and unknown pieces; libsentencepiece itself already reads
+// user-defined pieces written in the text as those pieces.
+std::vector<SpecialToken> SentencePieceModel::special_tokens() const {
+  std::vector<SpecialToken> out;
+  for (int id = 0; id < sp_->GetPieceSize(); ++id) {
+    const bool control = sp_->IsControl(id);
+    if (!control && !sp_->IsUnknown(id)) continue;
+    const std::string piece = sp_->IdToPiece(id);
+    if (!piece.empty()) out.push_back({std::string(special_text(piece, control)), id});
+  }
   return out;
 }
 

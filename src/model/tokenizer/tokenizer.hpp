@@ -14,6 +14,13 @@ namespace tplm {
 
 struct ModelFile;
 
+// A token of the vocabulary that a text may name by writing it (control,
+// user-defined or unknown tokens: "<s>", "<|begin_of_text|>", "<unk>").
+struct SpecialToken {
+  std::string text;
+  int32_t id = -1;
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -25,6 +32,16 @@ class Tokenizer {
   // The ids of text, with BOS first when add_bos (and the vocabulary has one
   // and wants it: GGUF tokenizer.ggml.add_bos_token, tokenizer_config.json).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
+  // encode() that also reads the special tokens written in the text as those
+  // tokens (llama.cpp's parse_special): at each position the longest special
+  // token's text that starts there is that token, and the text between them
+  // is encoded as encode(piece, false) would (a SentencePiece dummy-prefix
+  // space included, as llama.cpp does after a special token).
+  std::vector<int32_t> encode_special(std::string_view text, bool add_bos) const;
+  // The tokens encode_special() recognises. Control tokens are written
+  // without the whitespace around them (llama2.c's tokenizer .bin stores BOS
+  // as "\n<s>\n"); user-defined and unknown tokens as they are.
+  virtual std::vector<SpecialToken> special_tokens() const = 0;
   // The bytes of one token as it continues a text whose previous token is prev
   // (llama2.c drops the leading space of the first piece after BOS). Special
   // tokens decode to "". Bytes may be an incomplete UTF-8 sequence: see
