@@ -33,6 +33,8 @@ struct BenchReport {
   bool is_rank0 = true;
 };
 
+// Throws UsageError for options no model takes (before anything is opened).
+void check_bench_options(const BenchOptions& options);
 BenchReport run_bench(const BenchOptions& options);
 
 }  // namespace tplm
