@@ -11,13 +11,19 @@
 
 namespace tplm {
 
-void check_run_options(const RunOptions& o) {
+EngineOptions engine_options(const RunOptions& o) {
   EngineOptions e;
+  e.model = o.model;
   e.tp = o.tp;
   e.threads = o.threads;
   e.max_context = o.max_context;
   e.timeout_seconds = o.timeout_seconds;
-  check_engine_options(e);
+  e.show_progress = o.show_progress;
+  return e;
+}
+
+void check_run_options(const RunOptions& o) {
+  check_engine_options(engine_options(o));
   if (o.max_new_tokens < -1)
     throw UsageError(
         fmt::format("-n {} is out of range; use a number of tokens >= 0, or -1 for no limit",

@@ -28,6 +28,10 @@ struct RunOptions {
   bool show_progress = true;
 };
 
+struct EngineOptions;
+// What of them the engine takes.
+EngineOptions engine_options(const RunOptions& options);
+
 // Throws UsageError for what no model can take: tp, threads, context or
 // timeout out of range, -n below -1, bad sampling options, an empty stop
 // string. What depends on the model (tp it can split, context, token ids)

@@ -10,17 +10,6 @@ namespace tplm {
 
 namespace {
 
-EngineOptions engine_options(const RunOptions& o) {
-  EngineOptions e;
-  e.model = o.model;
-  e.tp = o.tp;
-  e.threads = o.threads;
-  e.max_context = o.max_context;
-  e.timeout_seconds = o.timeout_seconds;
-  e.show_progress = o.show_progress;
-  return e;
-}
-
 // --context against the model: it may shorten the context, not lengthen it.
 void check_context(int64_t asked, int64_t model_context) {
   if (asked > model_context)
