@@ -1,5 +1,7 @@
 // tplm bench: prefill and decode speed of a model split over --tp ranks, and
 // each rank's weight memory.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
 
@@ -7,6 +9,7 @@
 #include "app/device_options.hpp"
 #include "base/error.hpp"
 #include "runtime/bench.hpp"
+#include "runtime/run_options.hpp"
 
 namespace tplm {
 
@@ -69,15 +72,17 @@ CommandAction add_bench_command(CLI::App& app) {
   cmd->add_option("-m,--model", opt->model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
       ->required();
   cmd->add_option("--tp", opt->tp, "tensor-parallel ranks")->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
+  cmd->add_option("-t,--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
   cmd->add_option("--prompt-tokens", opt->prompt_tokens, "prefill length")->capture_default_str();
   cmd->add_option("--gen-tokens", opt->gen_tokens, "decode steps")->capture_default_str();
   cmd->add_option("--comm-timeout", opt->timeout_seconds,
                   "seconds a collective may wait for a peer before the run fails")
       ->capture_default_str();
   add_device_options(cmd, opt->backend, opt->gpus);
-  return [opt]() -> int {
-    if (!(opt->timeout_seconds > 0)) throw Error("--comm-timeout must be > 0 seconds");
+  return [opt, cmd]() -> int {
+    require_at_least(*cmd, "--threads", opt->threads, 1,
+                     fmt::format("use 1 to {} (or leave it out for cores / ranks)", kMaxThreads));
+    check_bench_options(*opt);  // before the model is opened
     BenchReport r = run_bench(*opt);
     if (r.is_rank0) print_bench(r);
     return 0;

@@ -1,16 +1,21 @@
-// `tplm plan -m MODEL --tp N [--json]`: what each rank would own and need,
-// without loading a weight. A tp the model cannot take prints the PlanError
-// (every reason and the valid tp values) and exits 1.
+// `tplm plan -m MODEL --tp N [--devices D] [--json]`: what each rank would own
+// and need, without loading a weight. A tp the model cannot take prints the
+// PlanError (every reason and the valid tp values) and exits 1; a tp above
+// --devices says so and the tp values that fit.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "app/cli.hpp"
+#include "app/plan_text.hpp"
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
+#include "runtime/usage_error.hpp"
 
 namespace tplm {
 namespace {
@@ -64,25 +69,44 @@ nlohmann::json plan_json(const ModelFile& m, const Plan& p) {
   return j;
 }
 
-void print_plan(const ModelFile& m, const Plan& p) {
-  const ModelConfig& c = m.config;
-  fmt::print(
-      "model: {} ({}): {} layers, dim {}, {} heads, {} kv heads, head_dim {}, ffn {}, "
-      "vocab {}, context {}\n",
-      m.path, file_format_name(m.format), c.n_layers, c.dim, c.n_heads, c.n_kv_heads, c.head_dim,
-      c.ffn_dim, c.vocab_size, c.context_length);
-  fmt::print("plan: tp {}, kv replication {}, weights {}, replicated on every rank {}\n", p.tp,
-             p.kv_replication, bytes_text(p.total_weight_bytes),
-             bytes_text(p.replicated_weight_bytes));
-  fmt::print("embedding: {}\n", p.embedding_reason);
-  for (const RankPlan& rp : p.ranks)
-    fmt::print("rank {}: heads {} kv heads {} ffn {} vocab {} weights {} kv cache {}\n", rp.rank,
-               range_text(rp.heads), range_text(rp.kv_heads), range_text(rp.ffn),
-               range_text(rp.vocab), bytes_text(rp.weight_bytes), bytes_text(rp.kv_cache_bytes));
-  for (const std::string& w : p.warnings) fmt::print("warning: {}\n", w);
+// More ranks than devices: the devices are the limit, so the tp values to
+// suggest are the ones that fit on them (not the shape's whole list).
+void check_devices(const ModelFile& m, int tp, int devices) {
+  if (devices == 0 || tp <= devices) return;
+  std::vector<int> fit;
+  for (int v : valid_tp_values(m))
+    if (v <= devices) fit.push_back(v);
+  throw PlanError(fmt::format(
+      "tp {} needs {} devices but {} {} available; use --tp {}{}", tp, tp, devices,
+      devices == 1 ? "is" : "are", fit.back(),
+      fit.size() > 1 ? fmt::format(" (tp that fit: {})", fmt::join(fit, ", ")) : std::string()));
 }
 
 }  // namespace
+
+std::string plan_text(const ModelFile& m, const Plan& p) {
+  std::string out;
+  const ModelConfig& c = m.config;
+  fmt::format_to(std::back_inserter(out),
+                 "model: {} ({}): {} layers, dim {}, {} heads, {} kv heads, head_dim {}, ffn {}, "
+                 "vocab {}, context {}\n",
+                 m.path, file_format_name(m.format), c.n_layers, c.dim, c.n_heads, c.n_kv_heads,
+                 c.head_dim, c.ffn_dim, c.vocab_size, c.context_length);
+  fmt::format_to(std::back_inserter(out),
+                 "plan: tp {}, kv replication {}, weights {}, replicated on every rank {}\n", p.tp,
+                 p.kv_replication, bytes_text(p.total_weight_bytes),
+                 bytes_text(p.replicated_weight_bytes));
+  fmt::format_to(std::back_inserter(out), "embedding: {}\n", p.embedding_reason);
+  for (const RankPlan& rp : p.ranks)
+    fmt::format_to(std::back_inserter(out),
+                   "rank {}: heads {} kv heads {} ffn {} vocab {} weights {} kv cache {}\n",
+                   rp.rank, range_text(rp.heads), range_text(rp.kv_heads), range_text(rp.ffn),
+                   range_text(rp.vocab), bytes_text(rp.weight_bytes),
+                   bytes_text(rp.kv_cache_bytes));
+  for (const std::string& w : p.warnings)
+    fmt::format_to(std::back_inserter(out), "warning: {}\n", w);
+  return out;
+}
 
 CommandAction add_plan_command(CLI::App& app) {
   auto args = std::make_shared<PlanArgs>();
@@ -94,15 +118,21 @@ CommandAction add_plan_command(CLI::App& app) {
       ->default_val(0);
   sub->add_flag("--json", args->json, "print the plan as JSON, with every tensor's slice");
   return [args]() -> int {
+    if (args->tp < 1 || args->tp > kMaxTp)
+      throw UsageError(fmt::format("--tp {} is out of range; use 1 to {}", args->tp, kMaxTp));
+    if (args->devices < 0)
+      throw UsageError(
+          fmt::format("--devices {} is out of range; use the number of devices, or 0 not to check",
+                      args->devices));
     const ModelFile m = open_model(args->model);
+    check_devices(m, args->tp, args->devices);
     PlanLimits limits;
     limits.cores = static_cast<int>(std::thread::hardware_concurrency());
-    limits.devices = args->devices;
     const Plan p = make_plan(m, args->tp, limits);
     if (args->json)
       fmt::print("{}\n", plan_json(m, p).dump(2));
     else
-      print_plan(m, p);
+      fmt::print("{}", plan_text(m, p));
     return 0;
   };
 }

@@ -1,29 +1,50 @@
 // tplm run: generate text from a prompt with the model split over --tp ranks.
+// Options follow llama.cpp's spellings where it has one (-c, -t, -f, -s,
+// --n-predict, --logit-bias, -r); every value is checked before the model is
+// opened.
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
+#include "app/cli_values.hpp"
 #include "app/device_options.hpp"
+#include "app/plan_text.hpp"
 #include "base/error.hpp"
+#include "runtime/launcher.hpp"
 #include "runtime/session.hpp"
+#include "runtime/usage_error.hpp"
 
 namespace tplm {
 
 namespace {
 
+// What the command line holds before it becomes RunOptions.
+struct RunArgs {
+  RunOptions opt;
+  std::string prompt_file;
+  std::string seed = "42";
+  std::vector<std::string> logit_bias;
+  bool json = false;
+  bool verbose = false;
+};
+
 double per_second(double n, double seconds) {
   return seconds > 0 ? n / seconds : 0.0;
 }
 
-void print_json(const RunReport& r) {
+void print_json(const RunReport& r, uint64_t seed) {
   const GenerateResult& g = r.result;
   nlohmann::json j;
   j["prompt_tokens"] = r.prompt_tokens;
   j["generated_tokens"] = g.generated;
   j["text"] = r.text;
+  j["completion"] = g.text;
   j["stop_reason"] = g.stop_reason;
+  if (g.stop_reason == "stop") j["stop_string"] = g.stop_string;
+  j["seed"] = seed;
   j["tp"] = r.plan.tp;
   j["timings"] = {
       {"load_s", r.load_seconds},
@@ -43,6 +64,8 @@ void print_json(const RunReport& r) {
 
 void print_timings(const RunReport& r) {
   const GenerateResult& g = r.result;
+  std::string stop = g.stop_reason;
+  if (stop == "stop") stop += fmt::format(" at {}", nlohmann::json(g.stop_string).dump());
   std::fprintf(stderr,
                "\nprefill: %zu tokens, %.1f tokens/s; decode: %lld tokens, %.1f "
                "tokens/s (tp %d, %d threads per rank, stop: %s)\n",
@@ -50,76 +73,117 @@ void print_timings(const RunReport& r) {
                per_second(static_cast<double>(r.prompt_tokens.size()), g.prefill_seconds),
                static_cast<long long>(g.decode_steps),
                per_second(static_cast<double>(g.decode_steps), g.decode_seconds), r.plan.tp,
-               r.threads_per_rank, g.stop_reason.c_str());
+               r.threads_per_rank, stop.c_str());
 }
 
+double mib(uint64_t bytes) {
+  return static_cast<double>(bytes) / 1048576.0;
+}
+
+// Each rank's memory, then this process's total: --tp N as threads puts every
+// rank in this one process, so the process holds all of their shards.
 void print_memory(const RunReport& r) {
+  uint64_t weights = 0, kv = 0;
+  int here = 0;
   for (size_t i = 0; i < r.ranks.size(); ++i) {
     const RankReport& rr = r.ranks[i];
     if (rr.weight_bytes == 0) continue;  // another process's rank
-    std::fprintf(stderr,
-                 "rank %zu: weights %.2f MiB loaded (plan %.2f MiB), KV cache "
-                 "%.2f MiB\n",
-                 i, static_cast<double>(rr.weight_bytes) / 1048576.0,
-                 static_cast<double>(rr.plan_weight_bytes) / 1048576.0,
-                 static_cast<double>(rr.kv_cache_bytes) / 1048576.0);
+    std::fprintf(stderr, "rank %zu: weights %.2f MiB loaded (plan %.2f MiB), KV cache %.2f MiB\n",
+                 i, mib(rr.weight_bytes), mib(rr.plan_weight_bytes), mib(rr.kv_cache_bytes));
+    weights += rr.weight_bytes;
+    kv += rr.kv_cache_bytes;
+    ++here;
   }
+  std::fprintf(stderr, "this process (%d rank%s): weights %.2f MiB, KV cache %.2f MiB\n", here,
+               here == 1 ? "" : "s", mib(weights), mib(kv));
+}
+
+// Every check that needs no file, then the prompt.
+void prepare(RunArgs& a, const CLI::App& cmd) {
+  require_at_least(cmd, "--threads", a.opt.threads, 1,
+                   fmt::format("use 1 to {} (or leave it out for cores / ranks)", kMaxThreads));
+  require_at_least(cmd, "--context", a.opt.max_context, 1,
+                   "use 1 or more positions (or leave it out for the model's context length)");
+  for (const std::string& b : a.logit_bias)
+    a.opt.sampling.logit_bias.push_back(parse_logit_bias(b));
+  a.opt.sampling.seed = seed_from_option(a.seed);
+  if (cmd.count("--prompt") > 0 && cmd.count("--file") > 0)
+    throw UsageError("give the prompt with -p or with -f, not both");
+  check_run_options(a.opt);
+  // Under mpirun only rank 0 reads the prompt (stdin reaches rank 0 alone).
+  if (!a.prompt_file.empty() && launch_rank() == 0) a.opt.prompt = read_prompt_file(a.prompt_file);
 }
 
 }  // namespace
 
 CommandAction add_run_command(CLI::App& app) {
-  auto opt = std::make_shared<RunOptions>();
-  auto json = std::make_shared<bool>(false);
-  auto verbose = std::make_shared<bool>(false);
+  auto a = std::make_shared<RunArgs>();
+  RunOptions& opt = a->opt;
   CLI::App* cmd =
       app.add_subcommand("run", "generate text from a prompt, the model split over --tp ranks");
-  cmd->add_option("-m,--model", opt->model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
+  cmd->add_option("-m,--model", opt.model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
       ->required();
-  cmd->add_option("--tokenizer", opt->tokenizer,
+  cmd->add_option("--tokenizer", opt.tokenizer,
                   "tokenizer file (llama2.c tok*.bin, tokenizer.json, tokenizer.model)");
-  cmd->add_option("-p,--prompt", opt->prompt,
+  cmd->add_option("-p,--prompt", opt.prompt,
                   "the prompt (default: empty, generation starts from BOS)");
-  cmd->add_option("-n,--max-new-tokens", opt->max_new_tokens, "most tokens to generate")
+  cmd->add_option("-f,--file", a->prompt_file,
+                  "read the prompt from a file (- for stdin; one trailing newline is dropped)");
+  cmd->add_flag("--parse-special", opt.parse_special,
+                "special tokens written in the prompt (<s>, <|begin_of_text|>) are those tokens");
+  cmd->add_option("-n,--n-predict,--predict,--max-new-tokens", opt.max_new_tokens,
+                  "most tokens to generate (-1 = until a stop or the context is full)")
       ->capture_default_str();
-  cmd->add_option("--temp", opt->sampling.temperature, "temperature (0 = greedy)")
+  cmd->add_option("--stop,-r,--reverse-prompt", opt.stop,
+                  "stop when the completion's text contains this string (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--temp", opt.sampling.temperature, "temperature (0 = greedy)")
       ->capture_default_str();
-  cmd->add_option("--top-k", opt->sampling.top_k, "sample among the k most likely (0 = all)")
+  cmd->add_option("--top-k", opt.sampling.top_k, "sample among the k most likely (0 = all)")
       ->capture_default_str();
-  cmd->add_option("--top-p", opt->sampling.top_p, "nucleus sampling mass (1 = all)")
+  cmd->add_option("--top-p", opt.sampling.top_p, "nucleus sampling mass (1 = all)")
       ->capture_default_str();
-  cmd->add_option("--seed", opt->sampling.seed, "random seed of the sampler")
+  cmd->add_option("-s,--seed", a->seed, "random seed of the sampler (-1 = a random seed)")
+      ->type_name("INT")
       ->capture_default_str();
-  cmd->add_option("--tp", opt->tp, "tensor-parallel ranks (threads in this process)")
+  cmd->add_option("-l,--logit-bias", a->logit_bias,
+                  "TOKEN_ID+BIAS or TOKEN_ID-BIAS added to the token's logit; 0-inf bans "
+                  "token 0 (repeatable)")
+      ->type_name("TOKEN_ID(+|-)BIAS")
+      ->allow_extra_args(false);
+  cmd->add_option("--tp", opt.tp, "tensor-parallel ranks (threads in this process)")
       ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
-  opt->timeout_seconds = 60.0;
-  cmd->add_option("--comm-timeout", opt->timeout_seconds,
+  cmd->add_option("-t,--threads", opt.threads, "kernel threads per rank (default: cores / ranks)");
+  opt.timeout_seconds = 60.0;
+  cmd->add_option("--comm-timeout", opt.timeout_seconds,
                   "seconds a collective may wait for a peer before the run fails")
       ->capture_default_str();
-  cmd->add_option("--context", opt->max_context,
-                  "KV cache positions (default: the model's context)");
-  add_device_options(cmd, opt->backend, opt->gpus);
-  cmd->add_flag("--json", *json, "print one JSON object instead of streaming text");
-  cmd->add_flag("-v,--verbose", *verbose, "print each rank's weight memory next to the plan's");
-  return [opt, json, verbose]() -> int {
-    if (opt->max_new_tokens < 0) throw Error("-n must be >= 0");
-    if (!(opt->timeout_seconds > 0)) throw Error("--comm-timeout must be > 0 seconds");
-    if (opt->threads < 0) throw Error("--threads must be >= 1 (or leave it out for cores / ranks)");
-    auto stream = [&](const std::string& piece) {
-      if (*json) return;
+  cmd->add_option("-c,--ctx-size,--context", opt.max_context,
+                  "KV cache positions, at most the model's context length (default: the model's)");
+  add_device_options(cmd, opt.backend, opt.gpus);
+  cmd->add_flag("--json", a->json, "print one JSON object instead of streaming text");
+  cmd->add_flag("-v,--verbose", a->verbose,
+                "print the plan before loading and each rank's memory after generating");
+  return [a, cmd]() -> int {
+    prepare(*a, *cmd);
+    const bool json = a->json;
+    auto stream = [json](const std::string& piece) {
+      if (json) return;
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
     };
-    RunReport r = run_model(*opt, stream);
+    auto show_plan = [a](const ModelFile& m, const Plan& p) {
+      if (a->verbose) std::fprintf(stderr, "%s", plan_text(m, p).c_str());
+    };
+    RunReport r = run_model(a->opt, stream, show_plan);
     if (!r.is_rank0) return 0;
-    if (*json) {
-      print_json(r);
+    if (json) {
+      print_json(r, a->opt.sampling.seed);
     } else {
       std::printf("\n");
       print_timings(r);
     }
-    if (*verbose) print_memory(r);
+    if (a->verbose) print_memory(r);
     return 0;
   };
 }

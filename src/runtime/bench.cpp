@@ -8,6 +8,8 @@
 #include "base/error.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/generator.hpp"
+#include "runtime/run_options.hpp"
+#include "runtime/usage_error.hpp"
 
 namespace tplm {
 
@@ -37,7 +39,8 @@ EngineOptions engine_options(const BenchOptions& o) {
   e.model = o.model;
   e.tp = o.tp;
   e.threads = o.threads;
-  e.max_context = o.prompt_tokens + o.gen_tokens + 1;
+  // The prefill's positions and one per decode step (the last token is sampled, not fed).
+  e.max_context = o.prompt_tokens + o.gen_tokens;
   e.timeout_seconds = o.timeout_seconds;
   e.show_progress = o.show_progress;
   e.backend = o.backend;
@@ -47,15 +50,26 @@ EngineOptions engine_options(const BenchOptions& o) {
 
 }  // namespace
 
+void check_bench_options(const BenchOptions& o) {
+  if (o.prompt_tokens < 1)
+    throw UsageError(
+        fmt::format("--prompt-tokens {} is out of range; use 1 or more", o.prompt_tokens));
+  if (o.gen_tokens < 0)
+    throw UsageError(fmt::format("--gen-tokens {} is out of range; use 0 or more", o.gen_tokens));
+  check_engine_options(engine_options(o));
+}
+
 BenchReport run_bench(const BenchOptions& o) {
-  if (o.prompt_tokens < 1) throw Error("--prompt-tokens must be >= 1");
-  if (o.gen_tokens < 0) throw Error("--gen-tokens must be >= 0");
-  if (o.model.empty()) throw Error("no model given; pass -m MODEL");
-  Engine engine(engine_options(o));
-  const int64_t model_context = engine.model().config.context_length;
+  check_bench_options(o);
+  ModelFile model = open_engine_model(o.model);
+  const int64_t model_context = model.config.context_length;
   if (o.prompt_tokens + o.gen_tokens > model_context)
     throw Error(fmt::format("--prompt-tokens + --gen-tokens = {} exceeds the model's context of {}",
                             o.prompt_tokens + o.gen_tokens, model_context));
+  Engine engine(std::move(model), engine_options(o));
+  if (engine.leads())
+    if (auto w = threads_warning(o.threads, engine.world_size()))
+      std::fprintf(stderr, "tplm: warning: %s\n", w->c_str());
   BenchReport rep;
   rep.is_rank0 = engine.leads();
   rep.tp = engine.world_size();

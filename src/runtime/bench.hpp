@@ -39,6 +39,8 @@ struct BenchReport {
   double read_bandwidth_gbps = 0;       // rank 0's device, measured after the run (0: not measured)
 };
 
+// Throws UsageError for options no model takes (before anything is opened).
+void check_bench_options(const BenchOptions& options);
 BenchReport run_bench(const BenchOptions& options);
 
 }  // namespace tplm

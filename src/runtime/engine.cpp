@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "runtime/rank_model.hpp"
 #include "runtime/run_options.hpp"
 #include "runtime/step_protocol.hpp"
+#include "runtime/usage_error.hpp"
 
 namespace tplm {
 
@@ -20,18 +22,8 @@ namespace {
 
 // The options' own errors, before any file is opened.
 const EngineOptions& validated(const EngineOptions& o) {
-  if (o.tp < 1 || o.tp > kMaxTp)
-    throw Error(fmt::format("--tp {} is out of range; use 1 to {}", o.tp, kMaxTp));
+  check_engine_options(o);
   return o;
-}
-
-ModelFile open_checked(const std::string& path) {
-  if (path.empty())
-    throw Error(
-        "no model given; pass -m MODEL (a .gguf, a llama2.c .bin or a Hugging Face folder)");
-  ModelFile m = open_model(path);
-  check_tensors(m);
-  return m;
 }
 
 // Rank 0's side: announce each step, then run it here.
@@ -75,8 +67,31 @@ void follow(RankModel& rm, Communicator& comm) {
 
 }  // namespace
 
+void check_engine_options(const EngineOptions& o) {
+  if (o.tp < 1 || o.tp > kMaxTp)
+    throw UsageError(fmt::format("--tp {} is out of range; use 1 to {}", o.tp, kMaxTp));
+  if (o.threads < 0 || o.threads > kMaxThreads)
+    throw UsageError(
+        fmt::format("--threads {} is out of range; use 1 to {} (or leave it out for cores / ranks)",
+                    o.threads, kMaxThreads));
+  if (o.max_context < 0)
+    throw UsageError(fmt::format("a context of {} positions is not possible", o.max_context));
+  if (!(o.timeout_seconds > 0) || !std::isfinite(o.timeout_seconds))
+    throw UsageError(fmt::format("--comm-timeout {} is out of range; use a number of seconds > 0",
+                                 o.timeout_seconds));
+}
+
+ModelFile open_engine_model(const std::string& path) {
+  if (path.empty())
+    throw UsageError(
+        "no model given; pass -m MODEL (a .gguf, a llama2.c .bin or a Hugging Face folder)");
+  ModelFile m = open_model(path);
+  check_tensors(m);
+  return m;
+}
+
 Engine::Engine(const EngineOptions& options)
-    : Engine(open_checked(validated(options).model), options) {}
+    : Engine(open_engine_model(validated(options).model), options) {}
 
 Engine::Engine(ModelFile model, const EngineOptions& options)
     : options_(validated(options)), model_(std::move(model)) {
@@ -91,8 +106,11 @@ Engine::Engine(ModelFile model, const EngineOptions& options)
     limits.memory_per_rank = device_memory_per_rank(devices_);
   plan_ = make_plan(model_, world, limits);
   const int64_t model_context = model_.config.context_length;
-  context_ =
-      options_.max_context > 0 ? std::min(options_.max_context, model_context) : model_context;
+  if (options_.max_context > model_context)
+    throw Error(
+        fmt::format("a context of {} positions was asked for but this model's context length is {}",
+                    options_.max_context, model_context));
+  context_ = options_.max_context > 0 ? options_.max_context : model_context;
 }
 
 void Engine::run(const std::function<void(Steps&)>& lead) {

@@ -27,14 +27,24 @@ namespace tplm {
 struct EngineOptions {
   std::string model;  // file or folder (the path constructor opens it)
   int tp = 1;
-  int threads = 0;          // kernel threads per rank; 0 = cores / ranks on this host
-  int64_t max_context = 0;  // KV cache positions; 0 = the model's context length
+  int threads = 0;  // kernel threads per rank; 0 = cores / ranks on this host
+  // KV cache positions; 0 = the model's context length; more is an Error.
+  int64_t max_context = 0;
   double timeout_seconds = 60.0;
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;
   std::vector<int> gpus;             // --gpus (cuda): empty = every visible GPU
   bool communicator_at_tp1 = false;  // tests: the backend's communicator even at tp 1
 };
+
+// Throws UsageError for options that no model takes (tp outside 1..kMaxTp,
+// threads outside 0..kMaxThreads, a negative context, a timeout <= 0).
+void check_engine_options(const EngineOptions& options);
+
+// The model file or folder as the engine reads it: opened and its tensors
+// checked against the tensor contract. Open it first to check options
+// against the model (its context, its vocabulary) before the Engine plans.
+ModelFile open_engine_model(const std::string& path);
 
 struct RankReport {
   uint64_t weight_bytes = 0;       // loaded

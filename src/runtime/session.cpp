@@ -1,5 +1,7 @@
 #include "runtime/session.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "model/tokenizer/tokenizer.hpp"
@@ -8,64 +10,87 @@ namespace tplm {
 
 namespace {
 
-EngineOptions engine_options(const RunOptions& o) {
-  EngineOptions e;
-  e.model = o.model;
-  e.tp = o.tp;
-  e.threads = o.threads;
-  e.max_context = o.max_context;
-  e.timeout_seconds = o.timeout_seconds;
-  e.show_progress = o.show_progress;
-  e.backend = o.backend;
-  e.gpus = o.gpus;
-  return e;
+// --context against the model: it may shorten the context, not lengthen it.
+void check_context(int64_t asked, int64_t model_context) {
+  if (asked > model_context)
+    throw Error(fmt::format(
+        "--context {} is more than this model's context length ({} positions); use --context "
+        "{} or less, or leave it out",
+        asked, model_context, model_context));
+}
+
+// The prompt against the context, in the words of the option that set it.
+void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {
+  if (n == 0 || static_cast<int64_t>(n) <= context) return;
+  if (context < model_context)
+    throw Error(fmt::format(
+        "the prompt is {} tokens but --context {} holds {} positions; shorten the prompt or raise "
+        "--context (this model's context length is {})",
+        n, context, context, model_context));
+  throw Error(fmt::format(
+      "the prompt is {} tokens but this model's context length is {}; shorten the prompt", n,
+      context));
 }
 
 }  // namespace
 
 RunReport run_model(const RunOptions& options,
-                    const std::function<void(const std::string&)>& on_text) {
-  Engine engine(engine_options(options));
+                    const std::function<void(const std::string&)>& on_text,
+                    const std::function<void(const ModelFile&, const Plan&)>& on_plan) {
+  check_run_options(options);  // nothing is opened before the options are right
+  ModelFile model = open_engine_model(options.model);
+  const int64_t model_context = model.config.context_length;
+  check_context(options.max_context, model_context);
+  check_logit_bias(options.sampling.logit_bias, model.config.vocab_size);
+  Engine engine(std::move(model), engine_options(options));
   RunReport report;
   report.is_rank0 = engine.leads();
   report.threads_per_rank = engine.threads_per_rank();
   report.plan = engine.plan();
-  auto tokenizer = load_tokenizer(engine.model(), options.tokenizer);
   if (report.is_rank0) {
     for (const std::string& w : report.plan.warnings)
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
+    if (auto w = threads_warning(options.threads, engine.world_size()))
+      std::fprintf(stderr, "tplm: warning: %s\n", w->c_str());
     if (!engine.devices().note.empty())
       std::fprintf(stderr, "tplm: note: %s\n", engine.devices().note.c_str());
+  }
+  auto tokenizer = load_tokenizer(engine.model(), options.tokenizer);
+  if (report.is_rank0)
     for (const std::string& w : tokenizer->warnings())
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
-  }
-  report.prompt_tokens = tokenizer->encode(options.prompt, true);
+  report.prompt_tokens =
+      tokenizer->encode(options.prompt, EncodeOptions{true, options.parse_special});
   if (report.prompt_tokens.empty())
     throw Error(
         "the prompt is empty and this vocabulary adds no BOS token, so there is nothing to "
         "start generation from; give a prompt with -p");
+  check_prompt_fits(report.prompt_tokens.size(), engine.context(), model_context);
   check_prompt(report.prompt_tokens.size(), engine.context());
+  if (report.is_rank0 && on_plan) on_plan(engine.model(), engine.plan());
 
   GenerateOptions gen;
   gen.max_new_tokens = options.max_new_tokens;
   gen.sampling = options.sampling;
+  gen.stop = options.stop;
+  gen.tokenizer = tokenizer.get();
   gen.eos_id = tokenizer->eos_id();
   if (engine.model().config.stop_at_bos) gen.bos_id = tokenizer->bos_id();
 
+  auto print = [&](const std::string& piece) {
+    report.text += piece;
+    if (on_text && !piece.empty()) on_text(piece);
+  };
   engine.run([&](Steps& steps) {
+    // The prompt as it reads; generate() decodes the completion after it.
     Utf8Stream stream;
     int32_t prev = -1;
-    auto emit = [&](int32_t id) {
-      std::string piece = stream.push(tokenizer->decode_piece(prev, id));
+    for (int32_t id : report.prompt_tokens) {
+      print(stream.push(tokenizer->decode_piece(prev, id)));
       prev = id;
-      report.text += piece;
-      if (on_text && !piece.empty()) on_text(piece);
-    };
-    for (int32_t id : report.prompt_tokens) emit(id);
-    report.result = generate(steps, report.prompt_tokens, gen, emit);
-    std::string rest = stream.flush();
-    report.text += rest;
-    if (on_text && !rest.empty()) on_text(rest);
+    }
+    print(stream.flush());
+    report.result = generate(steps, report.prompt_tokens, gen, {}, print);
   });
   report.ranks = engine.ranks();
   report.load_seconds = engine.load_seconds();

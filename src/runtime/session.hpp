@@ -1,5 +1,6 @@
 #pragma once
-// `tplm run` as a job on the engine: tokenize, load every rank, generate from
+// `tplm run` as a job on the engine: check the options, open the model and
+// check them against it, plan, tokenize, load every rank, generate from
 // rank 0. Rank 0's text goes to on_text as it comes.
 #include <cstdint>
 #include <functional>
@@ -15,16 +16,19 @@ namespace tplm {
 
 struct RunReport {
   std::vector<int32_t> prompt_tokens;  // BOS included
-  GenerateResult result;
-  std::string text;               // prompt and completion as printed
-  std::vector<RankReport> ranks;  // every rank (threads); this process's rank under MPI
+  GenerateResult result;               // result.text: the completion alone
+  std::string text;                    // prompt and completion as printed
+  std::vector<RankReport> ranks;       // every rank (threads); this process's rank under MPI
   Plan plan;
   int threads_per_rank = 1;
   double load_seconds = 0;
   bool is_rank0 = true;  // false on the other MPI processes: print nothing
 };
 
+// on_plan is called on rank 0 once the plan is made and the prompt is
+// tokenized, before any weight is loaded.
 RunReport run_model(const RunOptions& options,
-                    const std::function<void(const std::string&)>& on_text);
+                    const std::function<void(const std::string&)>& on_text,
+                    const std::function<void(const ModelFile&, const Plan&)>& on_plan = {});
 
 }  // namespace tplm

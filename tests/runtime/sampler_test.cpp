@@ -1,5 +1,6 @@
 // The sampler: greedy is argmax, top-k 1 and a tiny top-p collapse to it, a
-// seed fixes the draws, and the draws follow softmax(logits / T).
+// seed fixes the draws, the draws follow softmax(logits / T), and a logit bias
+// moves or bans tokens.
 #include "runtime/sampler.hpp"
 
 #include <gtest/gtest.h>
@@ -8,19 +9,31 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "runtime/usage_error.hpp"
 
 namespace tplm {
 namespace {
 
 const std::vector<float> kLogits = {0.5f, 2.0f, -1.0f, 1.5f, 0.0f};
 
+SamplerOptions opts(float temperature, int top_k, float top_p, uint64_t seed,
+                    std::vector<LogitBias> bias = {}) {
+  SamplerOptions o;
+  o.temperature = temperature;
+  o.top_k = top_k;
+  o.top_p = top_p;
+  o.seed = seed;
+  o.logit_bias = std::move(bias);
+  return o;
+}
+
 TEST(Sampler, GreedyIsArgmax) {
-  Sampler s({0.0f, 0, 1.0f, 7});
+  Sampler s(opts(0.0f, 0, 1.0f, 7));
   EXPECT_EQ(s.sample(kLogits), 1);
 }
 
 TEST(Sampler, TopK1AndTinyTopPAreGreedy) {
-  Sampler k1({1.0f, 1, 1.0f, 7}), p0({1.0f, 0, 1e-6f, 7});
+  Sampler k1(opts(1.0f, 1, 1.0f, 7)), p0(opts(1.0f, 0, 1e-6f, 7));
   for (int i = 0; i < 50; ++i) {
     EXPECT_EQ(k1.sample(kLogits), 1);
     EXPECT_EQ(p0.sample(kLogits), 1);
@@ -28,7 +41,7 @@ TEST(Sampler, TopK1AndTinyTopPAreGreedy) {
 }
 
 TEST(Sampler, SameSeedSameDrawsOtherSeedOtherDraws) {
-  Sampler a({1.0f, 0, 1.0f, 42}), b({1.0f, 0, 1.0f, 42}), c({1.0f, 0, 1.0f, 43});
+  Sampler a(opts(1.0f, 0, 1.0f, 42)), b(opts(1.0f, 0, 1.0f, 42)), c(opts(1.0f, 0, 1.0f, 43));
   std::vector<int32_t> da, db, dc;
   for (int i = 0; i < 200; ++i) {
     da.push_back(a.sample(kLogits));
@@ -40,7 +53,7 @@ TEST(Sampler, SameSeedSameDrawsOtherSeedOtherDraws) {
 }
 
 TEST(Sampler, FrequenciesFollowSoftmax) {
-  Sampler s({1.0f, 0, 1.0f, 1});
+  Sampler s(opts(1.0f, 0, 1.0f, 1));
   const int n = 20000;
   std::vector<int> count(kLogits.size());
   for (int i = 0; i < n; ++i) ++count[static_cast<size_t>(s.sample(kLogits))];
@@ -52,18 +65,44 @@ TEST(Sampler, FrequenciesFollowSoftmax) {
 }
 
 TEST(Sampler, TopKTwoNeverDrawsOthers) {
-  Sampler s({5.0f, 2, 1.0f, 3});
+  Sampler s(opts(5.0f, 2, 1.0f, 3));
   for (int i = 0; i < 500; ++i) {
     int32_t t = s.sample(kLogits);
     EXPECT_TRUE(t == 1 || t == 3) << t;
   }
 }
 
-TEST(Sampler, BadOptionsAreErrors) {
-  EXPECT_THROW(Sampler({-1.0f, 0, 1.0f, 1}), Error);
-  EXPECT_THROW(Sampler({1.0f, -2, 1.0f, 1}), Error);
-  EXPECT_THROW(Sampler({1.0f, 0, 0.0f, 1}), Error);
-  EXPECT_THROW(Sampler({1.0f, 0, 1.5f, 1}), Error);
+TEST(Sampler, BadOptionsAreUsageErrors) {
+  EXPECT_THROW(Sampler(opts(-1.0f, 0, 1.0f, 1)), UsageError);
+  EXPECT_THROW(Sampler(opts(1.0f, -2, 1.0f, 1)), UsageError);
+  EXPECT_THROW(Sampler(opts(1.0f, 0, 0.0f, 1)), UsageError);
+  EXPECT_THROW(Sampler(opts(1.0f, 0, 1.5f, 1)), UsageError);
+  EXPECT_THROW(Sampler(opts(NAN, 0, 1.0f, 1)), UsageError);
+  EXPECT_THROW(Sampler(opts(0.0f, 0, 1.0f, 1, {{-1, 1.0f}})), UsageError);
+  EXPECT_THROW(Sampler(opts(0.0f, 0, 1.0f, 1, {{1, INFINITY}})), UsageError);
+  EXPECT_THROW(Sampler(opts(0.0f, 0, 1.0f, 1, {{1, NAN}})), UsageError);
+  EXPECT_THROW(check_logit_bias({{5, 1.0f}}, 5), Error);
+  EXPECT_NO_THROW(check_logit_bias({{4, -INFINITY}}, 5));
+}
+
+TEST(Sampler, LogitBiasMovesAndBansTokens) {
+  // Greedy: token 1 leads; banning it gives token 3, the next best.
+  EXPECT_EQ(Sampler(opts(0.0f, 0, 1.0f, 7, {{1, -INFINITY}})).sample(kLogits), 3);
+  // A bias lifts token 2 (-1.0) above all.
+  EXPECT_EQ(Sampler(opts(0.0f, 0, 1.0f, 7, {{2, 5.0f}})).sample(kLogits), 2);
+  // Sampled: a banned token is never drawn.
+  Sampler s(opts(1.0f, 0, 1.0f, 3, {{1, -INFINITY}, {3, -INFINITY}}));
+  for (int i = 0; i < 500; ++i) {
+    const int32_t t = s.sample(kLogits);
+    EXPECT_TRUE(t != 1 && t != 3) << t;
+  }
+  // Everything banned: an error, not a token.
+  std::vector<LogitBias> all;
+  for (int32_t id = 0; id < 5; ++id) all.push_back({id, -INFINITY});
+  EXPECT_THROW(Sampler(opts(0.0f, 0, 1.0f, 1, all)).sample(kLogits), Error);
+  EXPECT_THROW(Sampler(opts(1.0f, 0, 1.0f, 1, all)).sample(kLogits), Error);
+  // An id past the logits is an error.
+  EXPECT_THROW(Sampler(opts(0.0f, 0, 1.0f, 1, {{5, 1.0f}})).sample(kLogits), Error);
 }
 
 }  // namespace

@@ -12,13 +12,29 @@ SpecialTokens::SpecialTokens(std::vector<Entry> entries) {
                      [](const Entry& a, const Entry& b) { return a.text.size() > b.text.size(); });
 }
 
+namespace {
+
+// A control token as a user writes it: llama2.c's tokenizer .bin spells BOS
+// and EOS "\n<s>\n" and "\n</s>\n"; the whitespace around them is not part of
+// what "<s>" in a prompt means.
+std::string control_text(const std::string& piece) {
+  const size_t first = piece.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return piece;
+  return piece.substr(first, piece.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+}  // namespace
+
 SpecialTokens SpecialTokens::of(const VocabSpec& vocab) {
   std::vector<Entry> entries;
   for (size_t i = 0; i < vocab.token_types.size() && i < vocab.tokens.size(); ++i) {
     const int32_t type = vocab.token_types[i];
     if (type == kUserDefined)
       entries.push_back({static_cast<int32_t>(i), vocab.tokens[i], When::Always});
-    else if (type == kControl || type == kUnknown)
+    else if (type == kControl)
+      entries.push_back(
+          {static_cast<int32_t>(i), control_text(vocab.tokens[i]), When::ParseSpecial});
+    else if (type == kUnknown)
       entries.push_back({static_cast<int32_t>(i), vocab.tokens[i], When::ParseSpecial});
   }
   return SpecialTokens(std::move(entries));
