@@ -12,6 +12,7 @@
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/ops.hpp"
+#include "backend/cpu/qdot.hpp"
 #include "backend/cpu/thread_pool.hpp"
 #include "base/error.hpp"
 
@@ -71,6 +72,17 @@ class CpuBackend final : public Backend {
     cpu::check_weight(w, "matmul");
     if (T <= 0 || w.rows == 0) return;
     const int64_t groups = (w.rows + 3) / 4;  // kernels take rows 4 at a time
+    if (cpu::is_int_dot_type(w.dtype)) {
+      // Each token's activations quantized once for every row (kernels.hpp).
+      cpu::prepare_acts(acts_, w.dtype, T, w.cols);
+      pool_.parallel_for(T, grain_for(4 * w.cols), [&](int64_t t0, int64_t t1) {
+        cpu::quantize_acts_rows(x, acts_, t0, t1);
+      });
+      pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
+        cpu::qmatmul_rows(acts_, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
+      });
+      return;
+    }
     pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
       cpu::matmul_rows(x, T, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
     });
@@ -136,6 +148,7 @@ class CpuBackend final : public Backend {
   }
 
   cpu::ThreadPool pool_;
+  cpu::QuantActs acts_;  // scratch of the quantized matmuls (one call at a time per rank)
 };
 
 }  // namespace
