@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
@@ -65,9 +66,14 @@ TPLM_AVX2 inline __m256i block_lanes(const uint8_t* row, int64_t b, __m256i x,
   }
 }
 
+// f16 to f32 with F16C (exact, like format/half.hpp's f16_to_f32).
+TPLM_AVX2 inline float f16(const uint8_t* p) {
+  return _cvtsh_ss(load_u16(p));
+}
+
 template <DType dt>
-inline float block_d(const uint8_t* row, int64_t b) {
-  return f16_to_f32(load_u16(row + (dt == DType::Q8_0 ? 34 : 18) * b));
+TPLM_AVX2 inline float block_d(const uint8_t* row, int64_t b) {
+  return f16(row + (dt == DType::Q8_0 ? 34 : 18) * b);
 }
 
 template <DType dt, int R, int C>
@@ -77,8 +83,10 @@ TPLM_AVX2 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t t0
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const int h = static_cast<int>(b % 2);
+  // Block b goes to lanes 0-7 (h = 0) when even, 8-15 (h = 1) when odd; h is
+  // a constant in each call so the accumulators stay in registers.
+  const auto block = [&](int64_t b, auto half) TPLM_AVX2 {
+    constexpr int h = decltype(half)::value;
     __m256i x[C];
     TPLM_UNROLL
     for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
@@ -92,7 +100,13 @@ TPLM_AVX2 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t t0
         acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(L), s, acc[r][c][h]);
       }
     }
+  };
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    block(b, std::integral_constant<int, 0>{});
+    block(b + 1, std::integral_constant<int, 1>{});
   }
+  if (b < nb) block(b, std::integral_constant<int, 0>{});
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
@@ -140,17 +154,17 @@ struct KRow {
 };
 
 template <DType dt>
-inline void k_row(const uint8_t* blk, KRow& k) {
+TPLM_AVX2 inline void k_row(const uint8_t* blk, KRow& k) {
   if constexpr (dt == DType::Q6_K) {
     for (int g = 0; g < 16; ++g) k.sc16[g] = static_cast<int8_t>(blk[192 + g]);
-    k.d = f16_to_f32(load_u16(blk + 208));
+    k.d = f16(blk + 208);
     k.dmin = 0.0f;
   } else {
     int32_t sc[8];
     unpack_k_scales(blk + 4, sc, k.m);
     for (int g = 0; g < 16; ++g) k.sc16[g] = sc[g / 2];
-    k.d = f16_to_f32(load_u16(blk));
-    k.dmin = f16_to_f32(load_u16(blk + 2));
+    k.d = f16(blk);
+    k.dmin = f16(blk + 2);
   }
 }
 

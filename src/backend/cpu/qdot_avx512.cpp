@@ -20,7 +20,8 @@
 #include "backend/cpu/qdot.hpp"
 #include "format/half.hpp"
 
-#define TPLM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
+#define TPLM_AVX512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
 #define TPLM_UNROLL _Pragma("GCC unroll 16")
 
 namespace tplm::cpu {
@@ -85,9 +86,14 @@ TPLM_AVX512 inline __m512i load_one(const uint8_t* row, int64_t b) {
   }
 }
 
+// f16 to f32 with F16C (exact, like format/half.hpp's f16_to_f32).
+TPLM_AVX512 inline float f16(const uint8_t* p) {
+  return _cvtsh_ss(load_u16(p));
+}
+
 template <DType dt>
-inline float block_d(const uint8_t* row, int64_t b) {
-  return f16_to_f32(load_u16(row + (dt == DType::Q8_0 ? 34 : 18) * b));
+TPLM_AVX512 inline float block_d(const uint8_t* row, int64_t b) {
+  return f16(row + (dt == DType::Q8_0 ? 34 : 18) * b);
 }
 
 template <DType dt, int R, int C>
@@ -194,15 +200,15 @@ template <DType dt>
 TPLM_AVX512 inline void k_row(const uint8_t* blk, KRow& k) {
   if constexpr (dt == DType::Q6_K) {
     k.base = _mm512_cvtepi8_epi32(load128(blk + 192));
-    k.d = f16_to_f32(load_u16(blk + 208));
+    k.d = f16(blk + 208);
     k.dmin = 0.0f;
   } else {
     alignas(32) int32_t sc[8];
     unpack_k_scales(blk + 4, sc, k.m);
     k.base = _mm512_zextsi256_si512(
         _mm256_load_si256(static_cast<const __m256i*>(static_cast<const void*>(sc))));
-    k.d = f16_to_f32(load_u16(blk));
-    k.dmin = f16_to_f32(load_u16(blk + 2));
+    k.d = f16(blk);
+    k.dmin = f16(blk + 2);
   }
 }
 
