@@ -92,6 +92,8 @@ TPLM_AVX2 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t t0
     for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
+      constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
+      _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes), _MM_HINT_T0);
       const float sw = block_d<dt>(wrow[r], b);
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
@@ -194,6 +196,10 @@ TPLM_AVX2 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
       blk[r] = wrow[r] + B * kBytes;
+      // Decode streams R rows: fetch 4 super-blocks ahead (harmless past the end).
+      TPLM_UNROLL
+      for (int64_t off = 0; off < kBytes; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
       k_row<dt>(blk[r], k[r]);
     }
     __m256i A[R][C][2];

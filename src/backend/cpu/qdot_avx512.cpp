@@ -124,6 +124,10 @@ TPLM_AVX512 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t 
     }
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
+      constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
+      _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes), _MM_HINT_T0);
+      if constexpr (dt == DType::Q8_0)
+        _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes + 64), _MM_HINT_T0);
       const __m512i w = load_pair<dt>(wrow[r], b);
       const __m512 sw = pair(block_d<dt>(wrow[r], b), block_d<dt>(wrow[r], b + 1));
       TPLM_UNROLL
@@ -239,6 +243,10 @@ TPLM_AVX512 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t 
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
       blk[r] = wrow[r] + B * kBytes;
+      // Decode streams R rows: fetch 4 super-blocks ahead (harmless past the end).
+      TPLM_UNROLL
+      for (int64_t off = 0; off < kBytes; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
       k_row<dt>(blk[r], k[r]);
     }
     __m512i A[R][C];
