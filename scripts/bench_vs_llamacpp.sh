@@ -1,71 +1,59 @@
-#!/ usr / bin / env bash
-#tplm against llama.cpp on the same GGUF files, same threads, interleaved runs.
-#Not run by CI(minutes to build llama.cpp, GBs of models, long runs).
+#!/usr/bin/env bash
+# tplm against llama.cpp on the same GGUF files, same threads, interleaved runs.
+# Not run by CI (minutes to build llama.cpp, GBs of models, long runs).
 #
-#scripts / bench_vs_llamacpp.sh[BUILD_DIR]
+#   scripts/bench_vs_llamacpp.sh [BUILD_DIR]
 #
-#Environment(defaults in brackets):
-#BENCH_CACHE where the llama - cpp - python venv is built once[~ /.cache / tplm - bench]
-#BENCH_MODELS where the models are made, never in the repo[/ tmp / tplm - bench]
-#BENCH_TYPES the files to compare[F16 BF16 Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K]
-#BENCH_RUNS interleaved runs per engine and model[3]
-#BENCH_THREADS threads for both engines[2]
-#BENCH_SHAPE gen_fixture.py shape options[the 1B class : dim 2048, 16 layers,
-# 32 heads, 8 kv heads, FFN 8192, vocab 32000]
-#BENCH_TP2 1 : also tplm tp 2(2 ranks x 1 thread)against tp 1 on Q4_0, Q8_0[1]
+# Environment (defaults in brackets):
+#   BENCH_CACHE   where the llama-cpp-python venv is built once [~/.cache/tplm-bench]
+#   BENCH_MODELS  where the models are made, never in the repo [/tmp/tplm-bench]
+#   BENCH_TYPES   the files to compare [F16 BF16 Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K]
+#   BENCH_RUNS    interleaved runs per engine and model [3]
+#   BENCH_THREADS threads for both engines [2]
+#   BENCH_SHAPE   gen_fixture.py shape options [the 1B class: dim 2048, 16 layers,
+#                 32 heads, 8 kv heads, FFN 8192, vocab 32000]
+#   BENCH_TP2     1: also tplm tp 2 (2 ranks x 1 thread) against tp 1 on Q4_0, Q8_0 [1]
 #
-#llama - cpp - python is installed from PyPI(pinned below) and builds llama.cpp
-#from source with CMAKE_ARGS = -DGGML_NATIVE = ON; the F32..Q4_0 files come from
-#tools / gen_fixture.py, the K - quant files from llama.cpp's own quantizer
-#(llama_model_quantize on the F32 file : Q4_K_M, Q5_K_M, Q6_K).
-set - euo pipefail ROOT = $(cd "$(dirname " $0 ")/.." && pwd) BUILD =
-${1 : -$ROOT / build} LLAMA_CPP_PYTHON_VERSION = 0.3.36 CACHE =
-${BENCH_CACHE : -$HOME /.cache / tplm - bench} MODELS =
-${BENCH_MODELS : - / tmp / tplm - bench} TYPES =
-${BENCH_TYPES : -F16 BF16 Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K} RUNS = ${BENCH_RUNS : -3} THREADS =
-${BENCH_THREADS : -2} SHAPE = ${
-  BENCH_SHAPE : -- -dim 2048 --ffn 8192 --layers 16 --heads 32 --kv -
-  heads 8 --vocab 32000 --context 2048 --untied
-} TP2 =
-${BENCH_TP2 : -1} VENV = $CACHE / venv - llama - cpp - python - $LLAMA_CPP_PYTHON_VERSION STEM =
-                             $MODELS / llama1b
+# llama-cpp-python is installed from PyPI (pinned below) and builds llama.cpp
+# from source with CMAKE_ARGS=-DGGML_NATIVE=ON; the F32..Q4_0 files come from
+# tools/gen_fixture.py, the K-quant files from llama.cpp's own quantizer
+# (llama_model_quantize on the F32 file: Q4_K_M, Q5_K_M, Q6_K).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+LLAMA_CPP_PYTHON_VERSION=0.3.36
+CACHE=${BENCH_CACHE:-$HOME/.cache/tplm-bench}
+MODELS=${BENCH_MODELS:-/tmp/tplm-bench}
+TYPES=${BENCH_TYPES:-F16 BF16 Q8_0 Q4_0 Q4_K_M Q5_K_M Q6_K}
+RUNS=${BENCH_RUNS:-3}
+THREADS=${BENCH_THREADS:-2}
+SHAPE=${BENCH_SHAPE:---dim 2048 --ffn 8192 --layers 16 --heads 32 --kv-heads 8 --vocab 32000 --context 2048 --untied}
+TP2=${BENCH_TP2:-1}
+VENV=$CACHE/venv-llama-cpp-python-$LLAMA_CPP_PYTHON_VERSION
+STEM=$MODELS/llama1b
 
-                                           [[-x $BUILD / tplm]] ||
-{
-  echo "bench: no $BUILD/tplm: build tplm first (RelWithDebInfo)" > &2;
-  exit 1;
-}
-mkdir -
-        p
-        "$CACHE"
-        "$MODELS"
+[[ -x $BUILD/tplm ]] || { echo "bench: no $BUILD/tplm: build tplm first (RelWithDebInfo)" >&2; exit 1; }
+mkdir -p "$CACHE" "$MODELS"
 
-        if !"$VENV/bin/python" -
-        c "import llama_cpp" 2 >
-    / dev / null;
-then echo
-    "==> building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (llama.cpp from source, "
-    "minutes)" > & 2 python3 - m venv "$VENV" CMAKE_ARGS =
-    "-DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL = $ {
-CMAKE_BUILD_PARALLEL_LEVEL:
-  -2
-}
-"$VENV/bin/pip" install - q-- no - cache -
-    dir "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" fi
+if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  echo "==> building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION (llama.cpp from source, minutes)" >&2
+  python3 -m venv "$VENV"
+  CMAKE_ARGS="-DGGML_NATIVE=ON" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
+    "$VENV/bin/pip" install -q --no-cache-dir "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
+fi
 
-    if[[!-f $STEM.Q4_0.gguf]]; then
+if [[ ! -f $STEM.Q4_0.gguf ]]; then
   echo "==> making the models in $MODELS (tools/gen_fixture.py)" >&2
-#shellcheck disable = SC2086
+  # shellcheck disable=SC2086
   python3 "$ROOT/tools/gen_fixture.py" "$STEM" $SHAPE \
     --formats gguf:F32,gguf:F16,gguf:BF16,gguf:Q8_0,gguf:Q4_0
 fi
-for kq in Q4_K_M:15 Q5_K_M:17 Q6_K:18;
-do name = ${kq % % : * } ftype = $ {
-    kq##*:
-  }
+for kq in Q4_K_M:15 Q5_K_M:17 Q6_K:18; do
+  name=${kq%%:*} ftype=${kq##*:}
   [[ -f $STEM.$name.gguf ]] && continue
   echo "==> $STEM.$name.gguf (llama_model_quantize, ftype $ftype)" >&2
-  "$VENV/bin/python" - "$STEM.F32.gguf" "$STEM.$name.gguf" "$ftype" "$THREADS" <<'PY'
+  # Written under a temporary name: an interrupted quantization leaves no file.
+  "$VENV/bin/python" - "$STEM.F32.gguf" "$STEM.$name.gguf.part" "$ftype" "$THREADS" <<'PY'
 import sys
 import llama_cpp
 src, dst, ftype, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -75,12 +63,13 @@ p.nthread = threads
 rc = llama_cpp.llama_model_quantize(src.encode(), dst.encode(), p)
 sys.exit(rc)
 PY
+  mv "$STEM.$name.gguf.part" "$STEM.$name.gguf"
 done
 
 c++ -O2 -march=native -pthread "$ROOT/bench/read_bandwidth.cpp" -o "$MODELS/read_bandwidth"
 
-#One llama.cpp run : load, prefill 128 tokens in one batch, 64 single - token
-#decode steps; prints "prefill TOK/S decode TOK/S" from llama.cpp's own timings.
+# One llama.cpp run: load, prefill 128 tokens in one batch, 64 single-token
+# decode steps; prints "prefill TOK/S decode TOK/S" from llama.cpp's own timings.
 cat > "$MODELS/llama_run.py" <<'PY'
 import sys
 import llama_cpp
@@ -100,6 +89,7 @@ print(f"prefill {perf.n_p_eval / (perf.t_p_eval_ms / 1e3):.3f} decode {perf.n_ev
 PY
 
 VERSION=$("$VENV/bin/python" -c "import llama_cpp; print(llama_cpp.__version__)")
+# shellcheck disable=SC2086
 python3 - "$BUILD/tplm" "$VENV/bin/python" "$MODELS" "$STEM" "$RUNS" "$THREADS" "$TP2" "$VERSION" $TYPES <<'PY'
 import re
 import statistics
