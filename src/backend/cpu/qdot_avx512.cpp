@@ -311,63 +311,16 @@ TPLM_AVX512 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int
 }
 
 // Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time.
-template <DType dt, int R, int C>
-TPLM_AVX512 void rows_tokens(const WeightView& w, const QuantActs& a, const float* bias, float* y,
-                             int64_t r, int64_t t0, int64_t t1) {
-  const int64_t rb = row_bytes(w);
-  const uint8_t* wrow[R];
-  TPLM_UNROLL
-  for (int i = 0; i < R; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
-  float out[R * C];
-  const auto store = [&](int64_t t, int n) {
-    for (int i = 0; i < R; ++i)
-      for (int c = 0; c < n; ++c)
-        y[(t + c) * w.rows + r + i] = out[i * n + c] + (bias ? bias[r + i] : 0.0f);
-  };
-  int64_t t = t0;
-  for (; t + C <= t1; t += C) {
-    tile<dt, R, C>(wrow, a, t, out);
-    store(t, C);
-  }
-  for (; t < t1; ++t) {
-    tile<dt, R, 1>(wrow, a, t, out);
-    store(t, 1);
-  }
-}
-
-template <DType dt>
-TPLM_AVX512 void rows_any(const QuantActs& a, const WeightView& w, const float* bias, float* y,
-                          int64_t r0, int64_t r1) {
-  constexpr bool k = dt != DType::Q8_0 && dt != DType::Q4_0;
-  constexpr int C = k ? 2 : 3;
-  // Tokens in chunks whose activations stay in the L2 cache while the rows pass.
-  const int64_t chunk = std::max<int64_t>(C, (256 * 1024 / std::max<int64_t>(a.cols, 1)) / C * C);
-  for (int64_t t0 = 0; t0 < a.T; t0 += chunk) {
-    const int64_t t1 = std::min(a.T, t0 + chunk);
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) rows_tokens<dt, 4, C>(w, a, bias, y, r, t0, t1);
-    for (; r < r1; ++r) rows_tokens<dt, 1, C>(w, a, bias, y, r, t0, t1);
-  }
-}
+constexpr int kTileRows = 4, kTileTokensQ32 = 3, kTileTokensK = 2;
+#define TPLM_QDOT_TARGET TPLM_AVX512
+#include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
+#undef TPLM_QDOT_TARGET
 
 }  // namespace
 
 void qmatmul_rows_avx512(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                          int64_t r0, int64_t r1) {
-  switch (w.dtype) {
-    case DType::Q8_0:
-      return rows_any<DType::Q8_0>(a, w, bias, y, r0, r1);
-    case DType::Q4_0:
-      return rows_any<DType::Q4_0>(a, w, bias, y, r0, r1);
-    case DType::Q4_K:
-      return rows_any<DType::Q4_K>(a, w, bias, y, r0, r1);
-    case DType::Q5_K:
-      return rows_any<DType::Q5_K>(a, w, bias, y, r0, r1);
-    case DType::Q6_K:
-      return rows_any<DType::Q6_K>(a, w, bias, y, r0, r1);
-    default:
-      return qmatmul_rows_scalar(a, w, bias, y, r0, r1);
-  }
+  qmatmul_rows_level(a, w, bias, y, r0, r1);
 }
 
 }  // namespace tplm::cpu
