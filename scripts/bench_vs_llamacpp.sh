@@ -69,23 +69,25 @@ done
 c++ -O2 -march=native -pthread "$ROOT/bench/read_bandwidth.cpp" -o "$MODELS/read_bandwidth"
 
 # One llama.cpp run: load, prefill 128 tokens in one batch, 64 single-token
-# decode steps; prints "prefill TOK/S decode TOK/S" from llama.cpp's own timings.
+# decode steps, each timed around llama.cpp's eval (tplm bench times the same
+# spans); prints "prefill TOK/S decode TOK/S".
 cat > "$MODELS/llama_run.py" <<'PY'
 import sys
+import time
 import llama_cpp
 model, threads = sys.argv[1], int(sys.argv[2])
 llm = llama_cpp.Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=512,
                       n_batch=128, n_ubatch=128, verbose=False)
 prompt = [1] + [100 + (i * 7919) % 30000 for i in range(127)]
-ctx = llm._ctx.ctx
-llama_cpp.llama_perf_context_reset(ctx)
+t0 = time.perf_counter()
 llm.eval(prompt)
+t1 = time.perf_counter()
 tok = 100
 for i in range(64):
     llm.eval([tok])
     tok = 100 + (tok * 31 + i) % 30000
-perf = llama_cpp.llama_perf_context(ctx)
-print(f"prefill {perf.n_p_eval / (perf.t_p_eval_ms / 1e3):.3f} decode {perf.n_eval / (perf.t_eval_ms / 1e3):.3f}")
+t2 = time.perf_counter()
+print(f"prefill {128 / (t1 - t0):.3f} decode {64 / (t2 - t1):.3f}")
 PY
 
 VERSION=$("$VENV/bin/python" -c "import llama_cpp; print(llama_cpp.__version__)")
