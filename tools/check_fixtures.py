@@ -56,20 +56,22 @@ def check_gguf(path, c, w, e):
     for t in r.tensors:
         x = expected_stored(c, t.name, w[t.name], e["qk_layout"])
         qt = t.tensor_type
-        if x.ndim == 1 or e["dtype"] == "F32":
+        st = fl.stored_type(t.name, x, e["dtype"])
+        if st == "F32":
             want = x.astype(np.float32)
             got = np.asarray(t.data).reshape(x.shape)
-        elif e["dtype"] == "F16":
+        elif st == "F16":
             want = x.astype(np.float16)
             got = np.asarray(t.data).reshape(x.shape)
         else:
-            want = gguf.quants.quantize(x, gguf.GGMLQuantizationType[e["dtype"]])
+            want = fl.quantize(x, st)
             got = np.asarray(t.data)
-            if gguf.GGMLQuantizationType[e["dtype"]] != qt:
-                fail(f"{path}: {t.name} has type {qt.name}, want {e['dtype']}")
+            if gguf.GGMLQuantizationType[st] != qt:
+                fail(f"{path}: {t.name} has type {qt.name}, want {st}")
             # And the dequantization is close to the f32 values (a sanity bound per type).
             deq = gguf.quants.dequantize(got, qt).reshape(x.shape)
-            tol = {"Q8_0": 0.01, "Q4_0": 0.2, "BF16": 0.01}[e["dtype"]]
+            tol = {"Q8_0": 0.01, "Q4_0": 0.2, "BF16": 0.01, "Q4_K": 0.3, "Q5_K": 0.15,
+                   "Q6_K": 0.08}[st]
             err = np.abs(deq - x).max() / np.abs(x).max()
             if err > tol:
                 fail(f"{path}: {t.name} dequantizes with relative error {err:.3g} > {tol}")

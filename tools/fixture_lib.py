@@ -2,7 +2,7 @@
 numpy arrays under canonical GGUF names, in the interleaved RoPE layout
 (GGUF / llama2.c), and writers for every format tplm reads:
 
-  write_gguf     GGUF v3, F32 / F16 / BF16 / Q8_0 / Q4_0 (gguf.GGUFWriter)
+  write_gguf     GGUF v3, F32 / F16 / BF16 / Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K (gguf.GGUFWriter)
   write_hf       Hugging Face folder: config.json + safetensors (F32 / F16 / BF16,
                  optionally sharded), Q/K rows in HF's rotate-half layout
   write_llama2c  llama2.c legacy v0 checkpoint (F32)
@@ -22,7 +22,8 @@ from dataclasses import dataclass, asdict, field
 
 import numpy as np
 
-DTYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0")
+DTYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K")
+K_QUANTS = ("Q4_K", "Q5_K", "Q6_K")
 
 
 @dataclass
@@ -212,17 +213,44 @@ def load_vocab(tok_model: str, tok_bin: str | None, size: int) -> Vocab:
 
 # ---------------------------------------------------------------- GGUF
 
-def _gguf_tensor(x: np.ndarray, dtype: str):
-    """(data, raw_dtype) for GGUFWriter.add_tensor; 1-D tensors (norms,
-    biases) stay F32 as in llama.cpp's converter."""
+def stored_type(tname: str, x: np.ndarray, dtype: str) -> str:
+    """The type a tensor is stored in a GGUF file of `dtype`: 1-D tensors
+    (norms, biases) stay F32 as in llama.cpp's converter; in a K-quant file the
+    LM head is Q6_K (as llama.cpp's quantizer writes it) and a matrix whose rows
+    are not whole 256-element super-blocks falls back to Q8_0."""
+    if x.ndim == 1:
+        return "F32"
+    if dtype in K_QUANTS:
+        if x.shape[-1] % 256:
+            return "Q8_0"
+        if tname == "output.weight":
+            return "Q6_K"
+    return dtype
+
+
+def quantize(x: np.ndarray, qtype: str) -> np.ndarray:
+    """Raw blocks of x in a quantized type (gguf.quants, or tools/kquants.py for
+    the K-quants, which gguf 0.19 cannot quantize)."""
     import gguf
 
-    if x.ndim == 1 or dtype == "F32":
+    if qtype in K_QUANTS:
+        import kquants
+
+        return kquants.quantize(x, qtype)
+    return gguf.quants.quantize(x, gguf.GGMLQuantizationType[qtype])
+
+
+def _gguf_tensor(tname: str, x: np.ndarray, dtype: str):
+    """(data, raw_dtype) for GGUFWriter.add_tensor."""
+    import gguf
+
+    st = stored_type(tname, x, dtype)
+    if st == "F32":
         return x.astype(np.float32), None
-    if dtype == "F16":
+    if st == "F16":
         return x.astype(np.float16), None
-    qt = gguf.GGMLQuantizationType[dtype]
-    return gguf.quants.quantize(x, qt), qt
+    qt = gguf.GGMLQuantizationType[st]
+    return quantize(x, st), qt
 
 
 def gguf_header(wr, c: Config, vocab: Vocab | None, dtype: str, name: str) -> None:
@@ -238,7 +266,8 @@ def gguf_header(wr, c: Config, vocab: Vocab | None, dtype: str, name: str) -> No
     wr.add_rope_freq_base(c.rope_theta)
     wr.add_layer_norm_rms_eps(c.rms_eps)
     wr.add_vocab_size(c.vocab)
-    ftype = {"F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 7, "BF16": 32}[dtype]
+    ftype = {"F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 7, "BF16": 32, "Q4_K": 15, "Q5_K": 17,
+             "Q6_K": 18}[dtype]  # llama_ftype: MOSTLY_Q4_K_M, Q5_K_M, Q6_K
     wr.add_file_type(ftype)
     if vocab is not None:
         wr.add_tokenizer_model("llama")
@@ -264,7 +293,7 @@ def write_gguf(path: str, c: Config, w: dict[str, np.ndarray], vocab: Vocab | No
         if heads is not None and c.arch == "qwen2":
             # llama.cpp does not permute Qwen2 Q/K (it runs NEOX RoPE on the HF layout).
             x = interleaved_to_rotate_half(x, heads)
-        data, raw = _gguf_tensor(x, dtype)
+        data, raw = _gguf_tensor(tname, x, dtype)
         if raw is None:
             wr.add_tensor(tname, data)
         else:

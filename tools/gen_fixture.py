@@ -42,7 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--rope-theta", type=float, default=10000.0)
     p.add_argument("--rms-eps", type=float, default=1e-5)
     p.add_argument("--formats", default="gguf:F32",
-                   help="comma list of gguf:DT (F32 F16 BF16 Q8_0 Q4_0), hf:DT[:SHARDS] "
+                   help="comma list of gguf:DT (F32 F16 BF16 Q8_0 Q4_0 Q4_K Q5_K Q6_K), hf:DT[:SHARDS] "
                         "(F32 F16 BF16), llama2c:F32")
     p.add_argument("--fast", action="store_true",
                    help="benchmark models: uniform weights drawn in parallel and streamed to one "

@@ -7,6 +7,8 @@ runs it before the tests), and OUT_DIR/manifest.json listing them.
   gqa-hf-F32/, gqa-hf-BF16/ (2 shards), gqa.bin (llama2.c)   the same weights
   mha.F32.gguf, mha.Q8_0.gguf, mha-hf-F32/, mha.bin            random, 4 heads, tied
   qwen2.F32.gguf, qwen2.Q4_0.gguf, qwen2-hf-F32/              random, 4 heads / 2 kv, q/k/v bias
+  kq.{Q4_K,Q5_K,Q6_K}.gguf            random, 8 heads x 128 / 4 kv, FFN 1024: every split
+                                       width at tp 1, 2, 4 is whole 256-element super-blocks
 
 Up to date outputs (manifest newer than the tools and the source model) are
 kept, so repeated ctest runs cost nothing. See tools/README.md.
@@ -43,6 +45,11 @@ RANDOM = {
     "oddvocab": (fl.Config(dim=128, ffn=256, layers=1, heads=4, kv_heads=2, vocab=515,
                            context=64),
                  4, "gguf:F32,gguf:Q8_0"),
+    # K-quants: attn_output's input (heads x 128) and ffn_down's (1024) cut into
+    # whole 256-element super-blocks at tp 1, 2, 4; the LM head is Q6_K in the
+    # Q4_K and Q5_K files, as llama.cpp's quantizer writes it.
+    "kq": (fl.Config(dim=1024, ffn=1024, layers=2, heads=8, kv_heads=4, vocab=512, context=128),
+           5, "gguf:Q4_K,gguf:Q5_K,gguf:Q6_K"),
 }
 
 

@@ -66,6 +66,14 @@ void Backend::rope_store_kv(float* q, float* k, const float* v, const AttentionS
   }
 }
 
+bool backend_supports_dtype(BackendKind kind, DType dtype) {
+#if defined(TPLM_HAVE_CUDA)
+  if (kind == BackendKind::Cuda) return cuda_supports_dtype(dtype);
+#endif
+  (void)dtype;
+  return kind == BackendKind::Cpu;
+}
+
 DeviceInfo backend_device_info(BackendKind kind, int device) {
 #if defined(TPLM_HAVE_CUDA)
   if (kind == BackendKind::Cuda) {

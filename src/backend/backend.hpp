@@ -168,6 +168,8 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, int device, int threads)
 // Whether this build has the backend, and the devices it sees (cpu: 1).
 bool backend_built(BackendKind kind);
 int backend_device_count(BackendKind kind);
+// Whether the backend's kernels compute weights of this dtype.
+bool backend_supports_dtype(BackendKind kind, DType dtype);
 // A device's name and memory (cuda: the GPU's free and total bytes; cpu: the
 // host, memory 0 = not measured here).
 struct DeviceInfo {

@@ -8,12 +8,15 @@
 namespace tplm {
 
 namespace {
-constexpr std::array<DTypeTraits, 5> kTraits = {{
+constexpr std::array<DTypeTraits, 8> kTraits = {{
     {"F32", 1, 4},
     {"F16", 1, 2},
     {"BF16", 1, 2},
     {"Q8_0", 32, 34},
     {"Q4_0", 32, 18},
+    {"Q4_K", 256, 144},
+    {"Q5_K", 256, 176},
+    {"Q6_K", 256, 210},
 }};
 }  // namespace
 

@@ -31,8 +31,14 @@ struct Supported {
   uint32_t id;
   DType dtype;
 };
-constexpr std::array<Supported, 5> kSupported = {
-    {{0, DType::F32}, {1, DType::F16}, {2, DType::Q4_0}, {8, DType::Q8_0}, {30, DType::BF16}}};
+constexpr std::array<Supported, 8> kSupported = {{{0, DType::F32},
+                                                  {1, DType::F16},
+                                                  {2, DType::Q4_0},
+                                                  {8, DType::Q8_0},
+                                                  {12, DType::Q4_K},
+                                                  {13, DType::Q5_K},
+                                                  {14, DType::Q6_K},
+                                                  {30, DType::BF16}}};
 
 }  // namespace
 

@@ -34,9 +34,10 @@ bool gguf_is_integer(GgufType t);
 
 // "Q4_K (12)", "unknown (77)".
 std::string ggml_type_label(uint32_t ggml_type);
-// F32=0, F16=1, Q4_0=2, Q8_0=8, BF16=30; nullopt for every other ggml type.
+// F32=0, F16=1, Q4_0=2, Q8_0=8, Q4_K=12, Q5_K=13, Q6_K=14, BF16=30; nullopt for
+// every other ggml type.
 std::optional<DType> dtype_from_ggml(uint32_t ggml_type);
-// "F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), BF16 (30)": for messages.
+// "F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), Q4_K (12), ...": for messages.
 std::string supported_ggml_types();
 
 }  // namespace tplm

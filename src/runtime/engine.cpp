@@ -45,6 +45,15 @@ class LeadSteps final : public Steps {
   Communicator& comm_;
 };
 
+// Every weight's dtype must be one the backend computes: said before loading.
+void check_dtypes(const ModelFile& m, BackendKind backend) {
+  for (const TensorInfo& t : m.tensors)
+    if (t.id.kind != TensorKind::Unknown && !backend_supports_dtype(backend, t.dtype))
+      throw Error(fmt::format(
+          "tensor {} is {}, which the {} backend does not compute yet; run it with --device cpu",
+          t.name, dtype_name(t.dtype), backend_kind_name(backend)));
+}
+
 // Fault injection for the tests of invariant 5: TPLM_FAULT_STALL_RANK=r makes
 // rank r stop answering once loaded, as a hung peer would: it waits, doing
 // nothing, until the world is aborted (threads) or the process is ended (MPI).
@@ -99,6 +108,7 @@ Engine::Engine(ModelFile model, const EngineOptions& options)
   leads_ = launch_rank() == 0;
   threads_ = ::tplm::threads_per_rank(options_.threads, world);
   devices_ = place_ranks(options_.backend, world, options_.gpus);
+  check_dtypes(model_, options_.backend);
   PlanLimits limits;
   if (options_.backend == BackendKind::Cpu)
     limits.cores = host_cores() * world / ranks_on_this_host(world);  // warns past one rank a core

@@ -134,8 +134,9 @@ TEST(CpuOps, SwigluAndAdd) {
 
 TEST(CpuOps, EmbedEveryDtypeWithVocabParallelZeros) {
   auto bes = backends_1_to_4();
-  for (DType dt : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
-    const int64_t rows = 10, cols = 64, row_begin = 20;
+  for (DType dt : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K,
+                   DType::Q5_K, DType::Q6_K}) {
+    const int64_t rows = 10, cols = 256, row_begin = 20;
     const auto w = test::random_weight(dt, rows, cols, 41);
     const std::vector<int32_t> ids = {20, 29, 19, 30, 25, 0, 20};
     const int64_t T = static_cast<int64_t>(ids.size());
@@ -146,7 +147,7 @@ TEST(CpuOps, EmbedEveryDtypeWithVocabParallelZeros) {
         const int64_t r = ids[t] - row_begin;
         const bool mine = r >= 0 && r < rows;
         for (int64_t c = 0; c < cols; ++c)
-          ASSERT_EQ(out[t * cols + c], mine ? w.values[r * cols + c] : 0.0)
+          ASSERT_EQ(out[t * cols + c], mine ? static_cast<float>(w.values[r * cols + c]) : 0.0f)
               << dtype_name(dt) << " id " << ids[t] << " col " << c;
       }
     }

@@ -35,9 +35,44 @@ struct TestWeight {
   WeightView view() const { return {dtype, rows, cols, bytes.data()}; }
 };
 
+// Element e (< 256) of a K-quant super-block at blk, by ggml-common.h's layout
+// written out by hand: the exact value in double.
+inline double ref_k(DType dt, const uint8_t* blk, int e) {
+  if (dt == DType::Q6_K) {
+    const int half = e / 128, k = (e % 128) / 32, i = e % 32;
+    const uint8_t lbyte = blk[64 * half + (k & 1) * 32 + i];
+    const int low = k < 2 ? (lbyte & 0xf) : (lbyte >> 4);
+    const int high = (blk[128 + 32 * half + i] >> (2 * k)) & 3;
+    const double d = ref_f16(rd16(blk + 208));
+    return d * static_cast<int8_t>(blk[192 + e / 16]) * ((low + 16 * high) - 32);
+  }
+  const int sub = e / 32, i = e % 32;
+  const uint8_t* sc = blk + 4;  // scales[12]
+  int scale, min;
+  if (sub < 4) {
+    scale = sc[sub] & 0x3f;
+    min = sc[sub + 4] & 0x3f;
+  } else {
+    scale = (sc[sub + 4] & 0xf) + 16 * (sc[sub - 4] >> 6);
+    min = (sc[sub + 4] >> 4) + 16 * (sc[sub] >> 6);
+  }
+  const bool five = dt == DType::Q5_K;
+  const uint8_t* qs = blk + (five ? 48 : 16);
+  const uint8_t byte = qs[32 * (sub / 2) + i];
+  int q = sub % 2 == 0 ? (byte & 0xf) : (byte >> 4);
+  if (five && (blk[16 + i] & (1 << sub))) q += 16;
+  return ref_f16(rd16(blk)) * scale * q - ref_f16(rd16(blk + 2)) * min;
+}
+
 // Decodes raw bytes of dtype by the llama.cpp layouts written out by hand.
 inline std::vector<double> ref_decode(DType dt, const uint8_t* p, int64_t rows, int64_t cols) {
   std::vector<double> v(static_cast<size_t>(rows * cols));
+  if (dt == DType::Q4_K || dt == DType::Q5_K || dt == DType::Q6_K) {
+    const int64_t bb = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+    for (int64_t i = 0; i < rows * cols; ++i)
+      v[i] = ref_k(dt, p + (i / 256) * bb, static_cast<int>(i % 256));
+    return v;
+  }
   for (int64_t i = 0; i < rows * cols; ++i) {
     const int64_t b = i / 32, j = i % 32;
     switch (dt) {
@@ -62,6 +97,8 @@ inline std::vector<double> ref_decode(DType dt, const uint8_t* p, int64_t rows, 
         v[i] = ref_f16(rd16(p + 18 * b)) * (q - 8);
         break;
       }
+      default:
+        break;
     }
   }
   return v;
@@ -111,6 +148,25 @@ inline TestWeight random_weight(DType dt, int64_t rows, int64_t cols, uint32_t s
         for (int j = 0; j < 16; ++j) p[18 * b + 2 + j] = static_cast<uint8_t>(u(0, 255));
       }
       break;
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K: {
+      // Random bytes everywhere (every scale, min, nibble and high bit), then
+      // d (and dmin) ~ 2^-15 .. 2^-8 (subnormal ones too) so values stay below ~4.
+      const int64_t bb = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+      for (int64_t i = 0; i < n / 256 * bb; ++i) p[i] = static_cast<uint8_t>(u(0, 255));
+      for (int64_t b = 0; b < n / 256; ++b) {
+        uint8_t* blk = p + b * bb;
+        const auto small = [&] { return (f16_bits() & 0x7fff) - (9 << 10); };
+        if (dt == DType::Q6_K) {
+          put16(blk + 208 - p, static_cast<uint16_t>(small() | (u(0, 1) << 15)));
+        } else {
+          put16(blk - p, static_cast<uint16_t>(small()));
+          put16(blk + 2 - p, static_cast<uint16_t>(small()));
+        }
+      }
+      break;
+    }
   }
   w.values = ref_decode(dt, p, rows, cols);
   return w;

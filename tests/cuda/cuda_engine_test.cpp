@@ -50,8 +50,18 @@ TEST(CudaGoldenNccl, Tp1ThroughNccl) {
   }
 }
 
-// The same fixture on the cpu (tp 1) and on the GPU (tp 1, 2, 4 on one GPU):
-// f32 sums in other orders, so logits agree to float rounding and tokens are equal.
+// The same fixture on the cpu (tp 1) and on the GPU (tp 1, 2, 4 on one GPU).
+// The GPU multiplies f32 activations in every dtype: its tps agree to float
+// rounding and give the same tokens, and so does the cpu for unquantized
+// weights; for quantized weights the cpu re-quantizes activations to 8 bits,
+// so it agrees to that rounding (2e-2, the first 16 greedy tokens). Fixtures
+// the cuda kernels do not compute yet (K-quants) are left out, said on stdout.
+bool gpu_computes(const ModelFile& m) {
+  for (const TensorInfo& t : m.tensors)
+    if (!backend_supports_dtype(BackendKind::Cuda, t.dtype)) return false;
+  return true;
+}
+
 TEST(CudaTpEquivalence, EveryFixtureOnTheGpuEqualsTheCpu) {
   TPLM_REQUIRE_GPU();
   const auto fixtures = test::read_manifest();
@@ -59,14 +69,28 @@ TEST(CudaTpEquivalence, EveryFixtureOnTheGpuEqualsTheCpu) {
   for (const test::Fixture& f : fixtures) {
     SCOPED_TRACE(f.name);
     ModelFile model = open_model(f.path);
+    if (!gpu_computes(model)) {
+      std::printf("note: %s: dtype %s has no cuda kernels yet\n", f.name.c_str(), f.dtype.c_str());
+      continue;
+    }
     const test::TpRun cpu = test::run_fixture(model, test::test_options(1));
+    const test::TpRun gpu1 = test::run_fixture(model, gpu_options(1));
+    if (test::cpu_quantizes_activations(f.dtype)) {
+      EXPECT_LE(test::relative_diff(gpu1.logits, cpu.logits), 2e-2);
+      const size_t n = std::min<size_t>(16, cpu.greedy.size());
+      EXPECT_TRUE(std::equal(cpu.greedy.begin(), cpu.greedy.begin() + n, gpu1.greedy.begin()));
+    } else {
+      EXPECT_LE(test::relative_diff(gpu1.logits, cpu.logits), 1e-4);
+      EXPECT_EQ(gpu1.greedy, cpu.greedy);
+      EXPECT_EQ(gpu1.sampled, cpu.sampled);
+    }
     const auto valid = valid_tp_values(model);
-    for (int tp : {1, 2, 4}) {
+    for (int tp : {2, 4}) {
       if (std::find(valid.begin(), valid.end(), tp) == valid.end()) continue;
       const test::TpRun gpu = test::run_fixture(model, gpu_options(tp));
-      EXPECT_LE(test::relative_diff(gpu.logits, cpu.logits), 1e-4) << "tp " << tp;
-      EXPECT_EQ(gpu.greedy, cpu.greedy) << "tp " << tp;
-      EXPECT_EQ(gpu.sampled, cpu.sampled) << "tp " << tp;
+      EXPECT_LE(test::relative_diff(gpu.logits, gpu1.logits), 1e-4) << "tp " << tp;
+      EXPECT_EQ(gpu.greedy, gpu1.greedy) << "tp " << tp;
+      EXPECT_EQ(gpu.sampled, gpu1.sampled) << "tp " << tp;
     }
   }
 }

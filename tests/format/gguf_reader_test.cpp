@@ -439,10 +439,12 @@ TEST(GgufReader, RejectsMisalignedAndOutOfFileOffsets) {
 
 TEST(GgufReader, RejectsUnsupportedTensorTypesByName) {
   GgufBuilder g = tiny_llama();
-  g.find_tensor("blk.0.ffn_up.weight")->type = test::kGgmlQ4_K;
+  g.find_tensor("blk.0.ffn_up.weight")->type = test::kGgmlQ2_K;
   std::string msg = error_of(g.bytes());
-  EXPECT_HAS(msg, "tensor blk.0.ffn_up.weight has ggml type Q4_K (12)");
-  EXPECT_HAS(msg, "supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), BF16 (30)");
+  EXPECT_HAS(msg, "tensor blk.0.ffn_up.weight has ggml type Q2_K (10)");
+  EXPECT_HAS(msg,
+             "supported: F32 (0), F16 (1), Q4_0 (2), Q8_0 (8), Q4_K (12), Q5_K (13), Q6_K (14), "
+             "BF16 (30)");
   g.find_tensor("blk.0.ffn_up.weight")->type = 77;
   EXPECT_HAS(error_of(g.bytes()), "ggml type unknown (77)");
 }

@@ -32,6 +32,7 @@ enum GgmlType : uint32_t {
   kGgmlF16 = 1,
   kGgmlQ4_0 = 2,
   kGgmlQ8_0 = 8,
+  kGgmlQ2_K = 10,
   kGgmlQ4_K = 12,
   kGgmlBF16 = 30
 };

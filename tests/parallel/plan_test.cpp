@@ -260,6 +260,41 @@ TEST(Plan, QuantizedBlockBoundariesThatCannotBeMet) {
   EXPECT_EQ(dv[0], "the FFN width 192 has 6 blocks of 32 (quantized ffn_down), fewer than 8 ranks");
 }
 
+// K-quants hold 256 elements per super-block: the plan cuts row-parallel
+// inputs only between super-blocks and lists the tp values that can.
+TEST(Plan, KQuantSuperBlocksAreNeverCut) {
+  Shape s;  // 8 heads x 64 dims; FFN 1536 = 6 super-blocks
+  s.dim = 512, s.ffn = 1536, s.dt = DType::Q4_K, s.down_dt = DType::Q6_K;
+  const ModelFile m = make_model(s);
+  EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2}));
+  const Plan p = make_plan(m, 2);
+  EXPECT_EQ(p.ranks[1].slice("blk.0.attn_output.weight").cols, (Range{256, 512}));
+  EXPECT_EQ(p.ranks[1].ffn, (Range{768, 1536}));
+  expect_exact_cover(m, p);
+  const std::vector<std::string> v = plan_violations(m, 4, {});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0],
+            "attn_output is Q4_K (blocks of 256) but a rank's 2 heads x 64 dims = 128 input "
+            "columns are not a whole number of blocks");
+  try {
+    make_plan(m, 4);
+    FAIL() << "expected PlanError";
+  } catch (const PlanError& e) {
+    EXPECT_NE(std::string(e.what()).find("; valid tp: 1, 2"), std::string::npos) << e.what();
+  }
+  // FFN 1536 over 8 ranks: fewer super-blocks (6) than ranks.
+  Shape d = s;
+  d.dt = DType::F32, d.down_dt = DType::Q5_K;
+  const std::vector<std::string> dv = plan_violations(make_model(d), 8, {});
+  ASSERT_EQ(dv.size(), 1u);
+  EXPECT_EQ(dv[0],
+            "the FFN width 1536 has 6 blocks of 256 (quantized ffn_down), fewer than 8 ranks");
+  // Uneven: 6 super-blocks over 4 ranks are 2, 2, 1, 1.
+  std::vector<int64_t> widths;
+  for (const RankPlan& rp : make_plan(make_model(d), 4).ranks) widths.push_back(rp.ffn.size());
+  EXPECT_EQ(widths, (std::vector<int64_t>{512, 512, 256, 256}));
+}
+
 TEST(Plan, EmptyFfnOrVocabRangeIsRefused) {
   Shape s;
   s.ffn = 4, s.vocab = 2, s.heads = 8, s.kv = 8;

@@ -139,6 +139,11 @@ std::vector<Fixture> read_manifest() {
   return out;
 }
 
+bool cpu_quantizes_activations(const std::string& dtype) {
+  return dtype == "Q8_0" || dtype == "Q4_0" || dtype == "Q4_K" || dtype == "Q5_K" ||
+         dtype == "Q6_K";
+}
+
 namespace {
 
 std::vector<int32_t> some_prompt(int64_t vocab) {

@@ -56,6 +56,10 @@ struct Fixture {
   std::string dtype;
 };
 std::vector<Fixture> read_manifest();  // empty when there is no manifest
+// Whether the cpu backend's matmuls of this dtype quantize the activations to
+// 8 bits (backend/cpu/kernels.hpp): tp changes the all-reduce's rounding, and a
+// re-quantized activation can then take the neighbouring 8-bit value.
+bool cpu_quantizes_activations(const std::string& dtype);
 
 // A fixed prompt's logits (all positions), then 64 greedy and 64 seeded
 // sampled tokens.

@@ -32,6 +32,6 @@ grep -q "gqa.Q8_0.gguf" <<<"$out" || fail "the check did not name the corrupted 
 # Impossible shapes are refused with a message, not a traceback.
 out=$(python3 "$SRC/tools/gen_fixture.py" "$TMP/x" --dim 100 --heads 8 2>&1) && fail "dim 100 / 8 heads accepted"
 grep -q "not a multiple of heads" <<<"$out" || fail "unclear message: $out"
-out=$(python3 "$SRC/tools/gen_fixture.py" "$TMP/x" --formats gguf:Q5_K 2>&1) && fail "gguf:Q5_K accepted"
+out=$(python3 "$SRC/tools/gen_fixture.py" "$TMP/x" --formats gguf:Q2_K 2>&1) && fail "gguf:Q2_K accepted"
 grep -q "bad format" <<<"$out" || fail "unclear message: $out"
 echo "test_fixtures: all passed"

@@ -12,6 +12,7 @@
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/ops.hpp"
+#include "backend/cpu/qdot.hpp"
 #include "backend/cpu/thread_pool.hpp"
 #include "base/error.hpp"
 
@@ -73,9 +74,9 @@ class CpuBackend final : public Backend {
               float* y) override {
     cpu::check_weight(w, "matmul");
     if (T <= 0 || w.rows == 0) return;
-    const int64_t groups = (w.rows + 3) / 4;  // kernels take rows 4 at a time
-    pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
-      cpu::matmul_rows(x, T, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
+    prepare(x, T, w);
+    pool_.parallel_for((w.rows + 3) / 4, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
+      rows(x, T, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
     });
   }
 
@@ -84,14 +85,14 @@ class CpuBackend final : public Backend {
   void matmul_add(const float* x, int64_t T, const WeightView& w, float* y) override {
     cpu::check_weight(w, "matmul_add");
     if (T <= 0 || w.rows == 0) return;
-    const int64_t groups = (w.rows + 3) / 4;
-    pool_.parallel_for(groups, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
+    prepare(x, T, w);
+    pool_.parallel_for((w.rows + 3) / 4, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
       const int64_t r0 = g0 * 4, r1 = std::min(g1 * 4, w.rows), n = r1 - r0;
       std::vector<float> old(static_cast<size_t>(T * n));
       for (int64_t t = 0; t < T; ++t)
         std::memcpy(&old[static_cast<size_t>(t * n)], y + t * w.rows + r0,
                     static_cast<size_t>(n) * sizeof(float));
-      cpu::matmul_rows(x, T, w, nullptr, y, r0, r1);
+      rows(x, T, w, nullptr, y, r0, r1);
       for (int64_t t = 0; t < T; ++t)
         for (int64_t r = 0; r < n; ++r)
           y[t * w.rows + r0 + r] += old[static_cast<size_t>(t * n + r)];
@@ -153,7 +154,25 @@ class CpuBackend final : public Backend {
                   std::to_string(s.head_dim) + "): n_heads must be a multiple of n_kv_heads");
   }
 
+  // Quantized weights multiply activations quantized once per call, each
+  // token's row the same way (kernels.hpp); the others use x as it is.
+  void prepare(const float* x, int64_t T, const WeightView& w) {
+    if (!cpu::is_int_dot_type(w.dtype)) return;
+    cpu::prepare_acts(acts_, w.dtype, T, w.cols);
+    pool_.parallel_for(T, grain_for(4 * w.cols),
+                       [&](int64_t t0, int64_t t1) { cpu::quantize_acts_rows(x, acts_, t0, t1); });
+  }
+  // Rows [r0, r1) of y = x W^T + bias, after prepare.
+  void rows(const float* x, int64_t T, const WeightView& w, const float* bias, float* y, int64_t r0,
+            int64_t r1) {
+    if (cpu::is_int_dot_type(w.dtype))
+      cpu::qmatmul_rows(acts_, w, bias, y, r0, r1);
+    else
+      cpu::matmul_rows(x, T, w, bias, y, r0, r1);
+  }
+
   cpu::ThreadPool pool_;
+  cpu::QuantActs acts_;  // scratch of the quantized matmuls (one call at a time per rank)
 };
 
 }  // namespace

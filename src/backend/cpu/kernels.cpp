@@ -1,29 +1,12 @@
 #include "backend/cpu/kernels.hpp"
 
-#include <cstdlib>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-#include <cstring>
+#include "backend/cpu/cpu_features.hpp"
+#include "backend/cpu/qdot.hpp"
 
 namespace tplm::cpu {
 
-// TPLM_NO_AVX2=1 in the environment forces the scalar kernels (for testing them).
 bool have_avx2() {
-  static const bool yes = [] {
-#if defined(__x86_64__)
-    const char* off = std::getenv("TPLM_NO_AVX2");
-    if (off != nullptr && std::strcmp(off, "1") == 0) return false;
-    __builtin_cpu_init();
-    // clang 14's __builtin_cpu_supports does not know "f16c": read CPUID leaf 1, ECX bit 29.
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
-    return f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
-#endif
-  }();
-  return yes;
+  return cpu_level() >= CpuLevel::Avx2;
 }
 
 void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
@@ -32,6 +15,21 @@ void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bi
   if (have_avx2()) return matmul_rows_avx2(x, T, w, bias, y, r0, r1);
 #endif
   matmul_rows_scalar(x, T, w, bias, y, r0, r1);
+}
+
+void qmatmul_rows(const QuantActs& a, const WeightView& w, const float* bias, float* y, int64_t r0,
+                  int64_t r1) {
+#if defined(__x86_64__)
+  switch (cpu_level()) {
+    case CpuLevel::Avx512:
+      return qmatmul_rows_avx512(a, w, bias, y, r0, r1);
+    case CpuLevel::Avx2:
+      return qmatmul_rows_avx2(a, w, bias, y, r0, r1);
+    case CpuLevel::Scalar:
+      break;
+  }
+#endif
+  qmatmul_rows_scalar(a, w, bias, y, r0, r1);
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {

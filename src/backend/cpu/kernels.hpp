@@ -1,26 +1,50 @@
 #pragma once
-// The inner kernels behind CpuBackend, in a portable scalar version and an
-// AVX2/FMA/F16C version chosen at run time (have_avx2()).
+// The inner kernels behind CpuBackend, at the level cpu_features.hpp chooses
+// from cpuid (scalar, AVX2, AVX-512; TPLM_CPU_LEVEL lowers it for tests).
 //
-// Every output y[t, r] = sum_c x[t, c] * W[r, c] is summed in one fixed order,
-// whatever the tiling or the number of threads: 8 float lanes, lane l takes the
-// columns c = 8i + l in increasing i, the lanes are added pairwise
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the columns past the last whole 8
-// one by one. Weights are converted to f32 exactly before the multiply, so a
-// matrix-vector product (T = 1, weights read in their file dtype) and a
-// matrix-matrix product (T > 1, rows dequantized to f32 first) give identical
-// bits for the same token.
+// Float weights (F32, F16, BF16): every output y[t, r] = sum_c x[t, c] * W[r, c]
+// is summed in one fixed order, whatever the tiling or the number of threads:
+// 8 float lanes, lane l takes the columns c = 8i + l in increasing i, the lanes
+// are added pairwise ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the columns
+// past the last whole 8 one by one. Weights are converted to f32 exactly before
+// the multiply, so a matrix-vector product (T = 1, weights read in their file
+// dtype) and a matrix-matrix product (T > 1, rows dequantized to f32 first)
+// give identical bits for the same token. The scalar and AVX2 kernels agree to
+// float rounding (the scalar one multiplies and adds, AVX2 fuses).
+//
+// Quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) run in the integer domain
+// (qdot.hpp): each call quantizes every token's activation row once, by itself,
+// into blocks of 32 (Q8_0, Q4_0) or 256 (K-quants) elements with one f32 scale
+// d = max|x| / 127 each and q = round-half-even(x * 127 / max|x|). So a token
+// quantizes the same whatever T is, and a rank holding whole blocks of a
+// row-parallel input (the plan never cuts one) quantizes the same blocks as
+// tp 1. Then, per output:
+//   - exact int32 sums of (u - offset) * q over each group of 4 elements (lane
+//     l of each 64-element step: elements 4l .. 4l + 3), times the K-quants'
+//     integer sub-block scale, summed per 256-element super-block in int32;
+//   - 16 float lanes: lane += float(int lane) * (d_w * d_x), fused, per block
+//     (Q8_0, Q4_0: lanes 0-7 take even blocks, 8-15 odd ones) or super-block;
+//   - the lanes summed as hsum16 (qdot.hpp); Q4_K / Q5_K subtract their mins'
+//     term (sum of m_j * block sums, fused into one float per output) last.
+// Every level does exactly these operations, so scalar, AVX2 and AVX-512
+// results are identical bit for bit, for any thread count and any T.
 #include <cstdint>
 
 #include "backend/backend.hpp"
 
 namespace tplm::cpu {
 
+struct QuantActs;
+
 bool have_avx2();
 
-// Rows [r0, r1) of y (all T tokens): y[t * w.rows + r].
+// Rows [r0, r1) of y (all T tokens): y[t * w.rows + r]; float weights (any
+// dtype, converted to f32: the float reference for quantized ones).
 void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                  int64_t r0, int64_t r1);
+// The same for a quantized weight against activations quantized by qdot.hpp.
+void qmatmul_rows(const QuantActs& a, const WeightView& w, const float* bias, float* y, int64_t r0,
+                  int64_t r1);
 float dot_f32(const float* a, const float* b, int64_t n);
 
 // The two implementations (x86-64 only for the second).

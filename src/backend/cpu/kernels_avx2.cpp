@@ -58,44 +58,6 @@ struct Loader<DType::BF16> {
   static float at(const void* row, int64_t k) { return bf16_to_f32(load_u16(bytes(row) + 2 * k)); }
 };
 
-// Q8_0 block: f16 d, 32 x int8; x = d * q.
-template <>
-struct Loader<DType::Q8_0> {
-  static constexpr int kStep = 32;
-  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
-    const uint8_t* blk = bytes(row) + (k / 32) * 34;
-    const __m256 d = _mm256_set1_ps(f16_to_f32(load_u16(blk)));
-    TPLM_UNROLL
-    for (int s = 0; s < 4; ++s) {
-      const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(m128(blk + 2 + 8 * s)));
-      w[s] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
-    }
-  }
-  static float at(const void*, int64_t) { return 0.0f; }  // cols are whole blocks: no tail
-};
-
-// Q4_0 block: f16 d, 16 bytes; byte j = element j (low nibble), j + 16 (high); x = d * (q - 8).
-template <>
-struct Loader<DType::Q4_0> {
-  static constexpr int kStep = 32;
-  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
-    const uint8_t* blk = bytes(row) + (k / 32) * 18;
-    const __m256 d = _mm256_set1_ps(f16_to_f32(load_u16(blk)));
-    const __m128i packed = _mm_loadu_si128(m128(blk + 2));
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m128i lo = _mm_and_si128(packed, mask);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-    const __m256i eight = _mm256_set1_epi32(8);
-    TPLM_UNROLL
-    for (int s = 0; s < 4; ++s) {
-      const __m256i q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[s]), eight);
-      w[s] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(q));
-    }
-  }
-  static float at(const void*, int64_t) { return 0.0f; }
-};
-
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the order kernels.hpp promises.
 TPLM_AVX2 inline float hsum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -243,10 +205,8 @@ TPLM_AVX2 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, 
       return rows_any<DType::F16>(x, T, w, bias, y, r0, r1);
     case DType::BF16:
       return rows_any<DType::BF16>(x, T, w, bias, y, r0, r1);
-    case DType::Q8_0:
-      return rows_any<DType::Q8_0>(x, T, w, bias, y, r0, r1);
-    case DType::Q4_0:
-      return rows_any<DType::Q4_0>(x, T, w, bias, y, r0, r1);
+    default:  // quantized types go through the integer kernels (qdot.hpp)
+      return matmul_rows_scalar(x, T, w, bias, y, r0, r1);
   }
 }
 

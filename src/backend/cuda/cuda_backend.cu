@@ -405,6 +405,11 @@ std::unique_ptr<Backend> make_cuda_backend(int device, int threads) {
   return std::make_unique<CudaBackend>(device, threads);
 }
 
+bool cuda_supports_dtype(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16 ||
+         dtype == DType::Q8_0 || dtype == DType::Q4_0;
+}
+
 int cuda_device_count() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {

@@ -23,6 +23,9 @@ namespace tplm {
 std::unique_ptr<Backend> make_cuda_backend(int device, int threads);
 
 int cuda_device_count();  // 0 without a driver or a GPU
+// The weight dtypes the cuda kernels compute: F32, F16, BF16, Q8_0, Q4_0 (not
+// yet the K-quants).
+bool cuda_supports_dtype(DType dtype);
 struct CudaDeviceInfo {
   std::string name;
   uint64_t free_bytes = 0;

@@ -7,6 +7,9 @@
 
 #include <cstdint>
 
+#include <string>
+
+#include "base/error.hpp"
 #include "format/dtype.hpp"
 
 namespace tplm::cuda {
@@ -69,6 +72,8 @@ void dispatch_dtype(DType dt, F&& f) {
     case DType::Q4_0:
       f.template operator()<DType::Q4_0>();
       return;
+    default:  // K-quants: refused before loading (backend_supports_dtype)
+      throw Error("cuda: no kernels for " + std::string(dtype_name(dt)) + " weights yet");
   }
 }
 

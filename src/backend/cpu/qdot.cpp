@@ -1,0 +1,212 @@
+// Activation quantization (one portable function for every kernel level, so
+// every level multiplies the same integers) and the scalar integer kernels:
+// the reference the SIMD levels match bit for bit (see kernels.hpp).
+#include "backend/cpu/qdot.hpp"
+
+#include <cmath>
+
+#include "backend/cpu/dequant.hpp"
+#include "format/half.hpp"
+
+namespace tplm::cpu {
+
+bool is_int_dot_type(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int weight_offset(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+      return 128;
+    case DType::Q4_0:
+      return 8;
+    case DType::Q6_K:
+      return 32;
+    default:
+      return 0;
+  }
+}
+
+void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols) {
+  a.wtype = wtype;
+  a.T = T;
+  a.cols = cols;
+  a.block = dtype_traits(wtype).block_elems;
+  a.q.resize(static_cast<size_t>(T * cols));
+  a.d.resize(static_cast<size_t>(T * (cols / a.block)));
+  a.init.resize(weight_offset(wtype) != 0 ? static_cast<size_t>(T * (cols / 4)) : 0);
+  a.bsum.resize(static_cast<size_t>(T * (cols / 32)));
+}
+
+namespace {
+
+// Round to nearest, ties to even, for |v| < 2^22, in plain float arithmetic.
+inline float round_even(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  return (v + kMagic) - kMagic;
+}
+
+}  // namespace
+
+void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
+  const int64_t cols = a.cols, B = a.block, nb = cols / B;
+  const int32_t off = weight_offset(a.wtype);
+  for (int64_t t = t0; t < t1; ++t) {
+    const float* xt = x + t * cols;
+    int8_t* q = a.q.data() + t * cols;
+    float* d = a.d.data() + t * nb;
+    for (int64_t b = 0; b < nb; ++b) {
+      float amax = 0.0f;
+      for (int64_t i = 0; i < B; ++i) amax = std::fmax(amax, std::fabs(xt[b * B + i]));
+      const float db = amax / 127.0f;
+      const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+      d[b] = db;
+      for (int64_t i = 0; i < B; ++i) {
+        float v = round_even(xt[b * B + i] * id);
+        v = std::fmin(127.0f, std::fmax(-127.0f, v));
+        q[b * B + i] = static_cast<int8_t>(v);
+      }
+    }
+    int32_t* bs = a.bsum.data() + t * (cols / 32);
+    for (int64_t g = 0; g < cols / 32; ++g) {
+      int32_t s = 0;
+      for (int i = 0; i < 32; ++i) s += q[32 * g + i];
+      bs[g] = s;
+    }
+    if (off != 0) {
+      int32_t* in = a.init.data() + t * (cols / 4);
+      for (int64_t g = 0; g < cols / 4; ++g)
+        in[g] = -off * (q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+    }
+  }
+}
+
+namespace {
+
+// Block b (32 elements) of a Q8_0 / Q4_0 row as unsigned integers u (element = u - offset).
+void unpack32(DType dt, const uint8_t* row, int64_t b, uint8_t* u, float* d) {
+  if (dt == DType::Q8_0) {
+    const uint8_t* blk = row + 34 * b;
+    *d = f16_to_f32(load_u16(blk));
+    for (int i = 0; i < 32; ++i) u[i] = static_cast<uint8_t>(blk[2 + i] ^ 0x80);
+  } else {
+    const uint8_t* blk = row + 18 * b;
+    *d = f16_to_f32(load_u16(blk));
+    for (int i = 0; i < 16; ++i) {
+      u[i] = blk[2 + i] & 0x0f;
+      u[i + 16] = blk[2 + i] >> 4;
+    }
+  }
+}
+
+// One K-quant super-block: unsigned values u[256], the integer scale of each
+// 16-element group, the 8 mins (Q4_K, Q5_K), d and dmin.
+struct KBlock {
+  uint8_t u[256];
+  int32_t sc16[16];
+  int32_t m[8];
+  float d, dmin;
+};
+
+void unpack_k(DType dt, const uint8_t* blk, KBlock& k) {
+  if (dt == DType::Q6_K) {
+    const uint8_t* ql = blk;
+    const uint8_t* qh = blk + 128;
+    for (int e = 0; e < 256; ++e) {
+      const int h = e / 128, j = (e % 128) / 32, i = e % 32;
+      const int lo = (ql[64 * h + 32 * (j % 2) + i] >> (4 * (j / 2))) & 0x0f;
+      const int hi = (qh[32 * h + i] >> (2 * j)) & 3;
+      k.u[e] = static_cast<uint8_t>(lo | (hi << 4));
+    }
+    for (int g = 0; g < 16; ++g) k.sc16[g] = static_cast<int8_t>(blk[192 + g]);
+    k.d = f16_to_f32(load_u16(blk + 208));
+    k.dmin = 0.0f;
+    return;
+  }
+  k.d = f16_to_f32(load_u16(blk));
+  k.dmin = f16_to_f32(load_u16(blk + 2));
+  int32_t sc[8];
+  unpack_k_scales(blk + 4, sc, k.m);
+  for (int g = 0; g < 16; ++g) k.sc16[g] = sc[g / 2];
+  const bool five = dt == DType::Q5_K;
+  const uint8_t* qh = blk + 16;
+  const uint8_t* qs = five ? blk + 48 : blk + 16;
+  for (int e = 0; e < 256; ++e) {
+    const int j = e / 64, s = (e / 32) % 2, i = e % 32;
+    int q = (qs[32 * j + i] >> (4 * s)) & 0x0f;
+    if (five) q |= ((qh[i] >> (e / 32)) & 1) << 4;
+    k.u[e] = static_cast<uint8_t>(q);
+  }
+}
+
+// One output: row `row` of a weight of type dt times token t's activations.
+float dot_row(DType dt, const uint8_t* row, const QuantActs& a, int64_t t) {
+  const int8_t* x = a.qrow(t);
+  const float* dx = a.drow(t);
+  const int o = weight_offset(dt);
+  float acc[16] = {};
+  if (a.block == 32) {
+    for (int64_t b = 0; b < a.cols / 32; ++b) {
+      uint8_t u[32];
+      float dw;
+      unpack32(dt, row, b, u, &dw);
+      const float s = dw * dx[b];
+      for (int l = 0; l < 8; ++l) {
+        int32_t L = 0;
+        for (int e = 4 * l; e < 4 * l + 4; ++e) L += (u[e] - o) * x[32 * b + e];
+        float& lane = acc[8 * (b % 2) + l];
+        lane = std::fma(static_cast<float>(L), s, lane);
+      }
+    }
+    return hsum16(acc);
+  }
+  const int64_t bytes = dtype_traits(dt).block_bytes;
+  const bool mins = dt != DType::Q6_K;
+  float accm = 0.0f;
+  KBlock k;
+  for (int64_t B = 0; B < a.cols / 256; ++B) {
+    unpack_k(dt, row + B * bytes, k);
+    const int8_t* xb = x + 256 * B;
+    int32_t A[16] = {};
+    for (int s = 0; s < 4; ++s)
+      for (int l = 0; l < 16; ++l) {
+        const int e0 = 64 * s + 4 * l;
+        int32_t L = 0;
+        for (int e = e0; e < e0 + 4; ++e) L += (k.u[e] - o) * xb[e];
+        A[l] += L * k.sc16[e0 / 16];
+      }
+    const float sd = k.d * dx[B];
+    for (int l = 0; l < 16; ++l) acc[l] = std::fma(static_cast<float>(A[l]), sd, acc[l]);
+    if (mins) {
+      const int32_t* bs = a.bsumrow(t) + 8 * B;
+      int32_t msum = 0;
+      for (int j = 0; j < 8; ++j) msum += k.m[j] * bs[j];
+      accm = std::fma(static_cast<float>(msum), k.dmin * dx[B], accm);
+    }
+  }
+  const float s = hsum16(acc);
+  return mins ? s - accm : s;
+}
+
+}  // namespace
+
+void qmatmul_rows_scalar(const QuantActs& a, const WeightView& w, const float* bias, float* y,
+                         int64_t r0, int64_t r1) {
+  const int64_t rb = row_bytes(w);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * rb;
+    for (int64_t t = 0; t < a.T; ++t)
+      y[t * w.rows + r] = dot_row(w.dtype, row, a, t) + (bias ? bias[r] : 0.0f);
+  }
+}
+
+}  // namespace tplm::cpu

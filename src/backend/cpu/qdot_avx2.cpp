@@ -1,0 +1,277 @@
+// The integer kernels with AVX2: maddubs (u8 x s8 pairs to int16, never
+// saturating for these ranges) then madd with ones (pairs of int16 to int32)
+// give the same int32 lanes as vpdpbusd. The 16 lanes of a step are two ymm
+// halves (lanes 0-7, 8-15); every float operation is the scalar reference's
+// (qdot.cpp), so the results are its bits.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "backend/cpu/dequant.hpp"
+#include "backend/cpu/qdot.hpp"
+#include "format/half.hpp"
+
+#define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TPLM_UNROLL _Pragma("GCC unroll 16")
+
+namespace tplm::cpu {
+namespace {
+
+inline const void* vp(const void* p) {
+  return p;
+}
+TPLM_AVX2 inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(vp(p)));
+}
+TPLM_AVX2 inline __m128i load128(const void* p) {
+  return _mm_loadu_si128(static_cast<const __m128i*>(vp(p)));
+}
+
+// 8 int32 lanes: sums of 4 consecutive u * x (u unsigned, x signed).
+TPLM_AVX2 inline __m256i dot4(__m256i u, __m256i x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+
+struct Half {
+  __m256 lo, hi;
+};
+
+TPLM_AVX2 inline float reduce16(const Half& h) {
+  alignas(32) float lanes[16];
+  _mm256_store_ps(lanes, h.lo);
+  _mm256_store_ps(lanes + 8, h.hi);
+  return hsum16(lanes);
+}
+
+// ---------------------------------------------------------------- Q8_0, Q4_0
+
+// The int32 lanes of block b of a row against 32 activations x (with their
+// init = -offset * sums of 4): exact sums of (u - offset) * x.
+template <DType dt>
+TPLM_AVX2 inline __m256i block_lanes(const uint8_t* row, int64_t b, __m256i x,
+                                     const int32_t* init) {
+  if constexpr (dt == DType::Q8_0) {
+    (void)init;
+    const __m256i w = load256(row + 34 * b + 2);  // signed: |w| times x with w's sign
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)),
+                             _mm256_set1_epi16(1));
+  } else {
+    const __m128i q = load128(row + 18 * b + 2);
+    const __m256i u =
+        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
+    return _mm256_add_epi32(dot4(u, x), load256(init));
+  }
+}
+
+// f16 to f32 with F16C (exact, like format/half.hpp's f16_to_f32).
+TPLM_AVX2 inline float f16(const uint8_t* p) {
+  return _cvtsh_ss(load_u16(p));
+}
+
+template <DType dt>
+TPLM_AVX2 inline float block_d(const uint8_t* row, int64_t b) {
+  return f16(row + (dt == DType::Q8_0 ? 34 : 18) * b);
+}
+
+template <DType dt, int R, int C>
+TPLM_AVX2 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
+  const int64_t nb = a.cols / 32;
+  __m256 acc[R][C][2];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+  // Block b goes to lanes 0-7 (h = 0) when even, 8-15 (h = 1) when odd; h is
+  // a constant in each call so the accumulators stay in registers.
+  const auto block = [&](int64_t b, auto half) TPLM_AVX2 {
+    constexpr int h = decltype(half)::value;
+    __m256i x[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
+      _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes), _MM_HINT_T0);
+      const float sw = block_d<dt>(wrow[r], b);
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m256i L = block_lanes<dt>(wrow[r], b, x[c], a.initrow(t0 + c) + 8 * b);
+        const __m256 s = _mm256_set1_ps(sw * a.drow(t0 + c)[b]);
+        acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(L), s, acc[r][c][h]);
+      }
+    }
+  };
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    block(b, std::integral_constant<int, 0>{});
+    block(b + 1, std::integral_constant<int, 1>{});
+  }
+  if (b < nb) block(b, std::integral_constant<int, 0>{});
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
+}
+
+// ---------------------------------------------------------------- K-quants
+
+// Step s of a super-block: the unsigned values of lanes 0-7 (lo) and 8-15 (hi).
+template <DType dt>
+TPLM_AVX2 inline void load_k_step(const uint8_t* blk, int s, __m256i& lo, __m256i& hi) {
+  const __m256i nib = _mm256_set1_epi8(0x0f);
+  if constexpr (dt == DType::Q6_K) {
+    const int h = s / 2, sh = 4 * (s % 2);
+    const __m128i n = _mm_cvtsi32_si128(sh);
+    lo = _mm256_and_si256(_mm256_srl_epi16(load256(blk + 64 * h), n), nib);
+    hi = _mm256_and_si256(_mm256_srl_epi16(load256(blk + 64 * h + 32), n), nib);
+    const __m256i qh = load256(blk + 128 + 32 * h);
+    const __m256i three = _mm256_set1_epi8(3);
+    const __m256i hlo = _mm256_and_si256(_mm256_srl_epi16(qh, n), three);
+    const __m256i hhi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(sh + 2)), three);
+    lo = _mm256_or_si256(lo, _mm256_slli_epi16(hlo, 4));
+    hi = _mm256_or_si256(hi, _mm256_slli_epi16(hhi, 4));
+  } else {
+    const uint8_t* qs = blk + (dt == DType::Q5_K ? 48 : 16);
+    const __m256i q = load256(qs + 32 * s);
+    lo = _mm256_and_si256(q, nib);
+    hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+    if constexpr (dt == DType::Q5_K) {
+      const __m256i qh = load256(blk + 16);
+      const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * s)));
+      const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * s + 1)));
+      const __m256i sixteen = _mm256_set1_epi8(16);
+      lo = _mm256_or_si256(
+          lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), sixteen));
+      hi = _mm256_or_si256(
+          hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), sixteen));
+    }
+  }
+}
+
+struct KRow {
+  int32_t sc16[16];
+  int32_t m[8];
+  float d, dmin;
+};
+
+template <DType dt>
+TPLM_AVX2 inline void k_row(const uint8_t* blk, KRow& k) {
+  if constexpr (dt == DType::Q6_K) {
+    for (int g = 0; g < 16; ++g) k.sc16[g] = static_cast<int8_t>(blk[192 + g]);
+    k.d = f16(blk + 208);
+    k.dmin = 0.0f;
+  } else {
+    int32_t sc[8];
+    unpack_k_scales(blk + 4, sc, k.m);
+    for (int g = 0; g < 16; ++g) k.sc16[g] = sc[g / 2];
+    k.d = f16(blk);
+    k.dmin = f16(blk + 2);
+  }
+}
+
+// The scales of lanes 0-7 and 8-15 of step s (lane l covers group (64s + 4l) / 16).
+TPLM_AVX2 inline void k_scales(const KRow& k, int s, __m256i& lo, __m256i& hi) {
+  const int32_t* g = k.sc16 + 4 * s;
+  lo = _mm256_setr_epi32(g[0], g[0], g[0], g[0], g[1], g[1], g[1], g[1]);
+  hi = _mm256_setr_epi32(g[2], g[2], g[2], g[2], g[3], g[3], g[3], g[3]);
+}
+
+template <DType dt, int R, int C>
+TPLM_AVX2 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
+  constexpr bool kMins = dt != DType::Q6_K;
+  constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+  const int64_t nB = a.cols / 256;
+  __m256 acc[R][C][2];
+  float accm[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+    accm[r][c] = 0.0f;
+  }
+  for (int64_t B = 0; B < nB; ++B) {
+    KRow k[R];
+    const uint8_t* blk[R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      blk[r] = wrow[r] + B * kBytes;
+      // Decode streams R rows: fetch 4 super-blocks ahead (harmless past the end).
+      TPLM_UNROLL
+      for (int64_t off = 0; off < kBytes; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
+      k_row<dt>(blk[r], k[r]);
+    }
+    __m256i A[R][C][2];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c) A[r][c][0] = A[r][c][1] = _mm256_setzero_si256();
+    for (int s = 0; s < 4; ++s) {
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        __m256i wlo, whi, slo, shi;
+        load_k_step<dt>(blk[r], s, wlo, whi);
+        k_scales(k[r], s, slo, shi);
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const int8_t* x = a.qrow(t0 + c) + 256 * B + 64 * s;
+          __m256i Llo = dot4(wlo, load256(x)), Lhi = dot4(whi, load256(x + 32));
+          if constexpr (dt == DType::Q6_K) {
+            const int32_t* in = a.initrow(t0 + c) + 64 * B + 16 * s;
+            Llo = _mm256_add_epi32(Llo, load256(in));
+            Lhi = _mm256_add_epi32(Lhi, load256(in + 8));
+          }
+          A[r][c][0] = _mm256_add_epi32(A[r][c][0], _mm256_mullo_epi32(Llo, slo));
+          A[r][c][1] = _mm256_add_epi32(A[r][c][1], _mm256_mullo_epi32(Lhi, shi));
+        }
+      }
+    }
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const float dx = a.drow(t0 + c)[B];
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m256 sd = _mm256_set1_ps(k[r].d * dx);
+        acc[r][c][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][0]), sd, acc[r][c][0]);
+        acc[r][c][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][1]), sd, acc[r][c][1]);
+        if constexpr (kMins) {
+          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
+          int32_t msum = 0;
+          for (int j = 0; j < 8; ++j) msum += k[r].m[j] * bs[j];
+          accm[r][c] = std::fma(static_cast<float>(msum), k[r].dmin * dx, accm[r][c]);
+        }
+      }
+    }
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    const float s = reduce16({acc[r][c][0], acc[r][c][1]});
+    out[r * C + c] = kMins ? s - accm[r][c] : s;
+  }
+}
+
+// ---------------------------------------------------------------- driver
+
+template <DType dt, int R, int C>
+TPLM_AVX2 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
+  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
+    tile32<dt, R, C>(wrow, a, t0, out);
+  else
+    tile_k<dt, R, C>(wrow, a, t0, out);
+}
+
+constexpr int kTileRows = 2, kTileTokensQ32 = 2, kTileTokensK = 2;
+#define TPLM_QDOT_TARGET TPLM_AVX2
+#include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
+#undef TPLM_QDOT_TARGET
+
+}  // namespace
+
+void qmatmul_rows_avx2(const QuantActs& a, const WeightView& w, const float* bias, float* y,
+                       int64_t r0, int64_t r1) {
+  qmatmul_rows_level(a, w, bias, y, r0, r1);
+}
+
+}  // namespace tplm::cpu
+#endif  // __x86_64__
