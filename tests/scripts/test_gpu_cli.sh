@@ -16,33 +16,13 @@ probe=$("$TPLM_EXE" run -m "$MODEL_DIR/stories260K.bin" --tokenizer "$MODEL_DIR/
 grep -q "built without CUDA" <<<"$probe" && skip "this tplm was built without CUDA"
 grep -q "no CUDA GPU is visible" <<<"$probe" && skip "no CUDA GPU on this machine"
 
-check_golden() {  # LAUNCHER... -- TPLM ARGS...
-  local golden prompt n out
-  for golden in "$GOLDEN_DIR"/*.json; do
-    prompt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prompt"])' "$golden")
-    n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["tokens"]) - d["prompt_tokens"])' "$golden")
-    out=$("$@" -m "$MODEL_DIR/stories260K.bin" --tokenizer "$MODEL_DIR/tok512.bin" \
-      -p "$prompt" -n "$n" --json --device cuda 2>/dev/null) || fail "$* on $(basename "$golden"): tplm failed"
-    python3 - "$golden" "$out" "$*" <<'PY' || exit 1
-import json, sys
-want = json.load(open(sys.argv[1]))["tokens"]
-got = json.loads(sys.argv[2])
-got = got["prompt_tokens"] + got["generated_tokens"]
-name = sys.argv[1].rsplit("/", 1)[-1]
-if got != want:
-    i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-    print(f"FAILED: {sys.argv[3]} {name}: tokens differ at {i}: got {got[i:i+5]} want {want[i:i+5]}")
-    sys.exit(1)
-print(f"ok: {sys.argv[3]} {name}: {len(got)} tokens match")
-PY
-  done
-}
+source "$(dirname "$0")/lib/golden.sh"
 
 for tp in 1 2 4; do
-  check_golden "$TPLM_EXE" run --tp "$tp"
+  check_golden "$TPLM_EXE" run --device cuda --tp "$tp"
 done
 if command -v mpirun >/dev/null 2>&1; then
-  check_golden timeout 120 mpirun -np 1 "$TPLM_EXE" run
+  check_golden timeout 120 mpirun -np 1 "$TPLM_EXE" run --device cuda
 else
   echo "note: mpirun not found: the NCCL-through-MPI part is skipped"
 fi

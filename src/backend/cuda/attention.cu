@@ -23,6 +23,21 @@ int64_t splits_for(const AttentionShape& a) {
   return (rows + kChunk - 1) / kChunk;
 }
 
+// row[j] <- exp(row[j] - m) for j < n, m = max_j row[j]; returns (m, sum of
+// the exponentials) on every thread. The whole block calls it.
+__device__ float2 exp_in_place(float* row, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, row[j]);
+  m = block_max(m);
+  float l = 0.0f;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+    const float e = expf(row[j] - m);
+    row[j] = e;
+    l += e;
+  }
+  return make_float2(m, block_sum(l));
+}
+
 __global__ void decode_kernel(const float* q, const float* k_cache, const float* v_cache,
                               const int32_t* positions, int64_t n_heads, int64_t n_kv_heads,
                               int64_t head_dim, float* partials, float* out) {
@@ -61,16 +76,8 @@ __global__ void decode_kernel(const float* q, const float* k_cache, const float*
   }
   __syncthreads();
   const int64_t n = end - start;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, scores[j]);
-  m = block_max(m);
-  float l = 0.0f;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    const float e = expf(scores[j] - m);
-    scores[j] = e;
-    l += e;
-  }
-  l = block_sum(l);  // synchronizes: every score is final
+  const float2 ml = exp_in_place(scores, n);  // synchronizes: every score is final
+  const float m = ml.x, l = ml.y;
   const float* vh = v_cache + kvh * head_dim + start * kv_stride;
   for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float o = 0.0f;
@@ -112,17 +119,7 @@ __global__ void causal_softmax_kernel(float* scores, const int32_t* positions, i
   const int64_t t = blockIdx.x, h = blockIdx.y;
   float* row = scores + (h * T + t) * keys;
   const int64_t n = static_cast<int64_t>(positions[t]) + 1;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, row[j]);
-  m = block_max(m);
-  float l = 0.0f;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    const float e = expf(row[j] - m);
-    row[j] = e;
-    l += e;
-  }
-  l = block_sum(l);
-  const float inv = 1.0f / l;
+  const float inv = 1.0f / exp_in_place(row, n).y;
   for (int64_t j = threadIdx.x; j < keys; j += blockDim.x) row[j] = j < n ? row[j] * inv : 0.0f;
 }
 
