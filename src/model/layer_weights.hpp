@@ -39,6 +39,9 @@ struct ShardShape {
   int64_t ffn = 0;             // local FFN width
   int64_t vocab = 0;           // local vocabulary rows of the LM head
   int64_t vocab_per_rank = 0;  // rows every rank sends in the logits gather (>= vocab)
+  // Every rank's vocabulary rows, in rank order: rank q's rows follow rank
+  // q - 1's in the vocabulary, and its block of the gather begins with them.
+  std::vector<int64_t> vocab_of_rank;
 };
 
 }  // namespace tplm

@@ -64,12 +64,34 @@ std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t po
     full = queue_step(T, pos0, n);
   }
   comm_.settle();  // a dead peer ends here, within the timeout, not in a download
-  const int64_t V = config_.vocab_size, row = comm_.world_size() * shape_.vocab_per_rank;
-  std::vector<float> logits(static_cast<size_t>(n * V));
-  for (int64_t t = 0; t < n; ++t)
-    be_.download(logits.data() + t * V, full + t * row, static_cast<size_t>(V) * sizeof(float));
+  std::vector<float> logits(static_cast<size_t>(n * config_.vocab_size));
+  download_logits(full, n, logits.data());
   be_.synchronize();
   return logits;
+}
+
+// Position t's gathered row is world blocks of vp scores, block q holding
+// rank q's vocabulary rows first and padding after them. When only the last
+// rank is short (an even split) the real rows are contiguous: one copy a
+// position; otherwise (uneven or --split) one copy a rank.
+void Transformer::download_logits(const float* full, int64_t n, float* host) {
+  const int64_t V = config_.vocab_size, vp = shape_.vocab_per_rank;
+  const int64_t row = comm_.world_size() * vp;
+  const std::vector<int64_t>& rows = shape_.vocab_of_rank;
+  const bool contiguous =
+      rows.size() <= 1 || std::all_of(rows.begin(), rows.end() - 1, [&](int64_t r) { return r == vp; });
+  for (int64_t t = 0; t < n; ++t) {
+    if (contiguous) {
+      be_.download(host + t * V, full + t * row, static_cast<size_t>(V) * sizeof(float));
+      continue;
+    }
+    int64_t begin = 0;
+    for (size_t q = 0; q < rows.size(); ++q) {
+      be_.download(host + t * V + begin, full + t * row + static_cast<int64_t>(q) * vp,
+                   static_cast<size_t>(rows[q]) * sizeof(float));
+      begin += rows[q];
+    }
+  }
 }
 
 const float* Transformer::queue_step(int64_t T, int64_t pos0, int64_t n_logits) {
@@ -121,10 +143,10 @@ void Transformer::add_row_parallel(const float* a, int64_t T, const WeightView& 
   be_.add(x_.data(), o_.data(), T * d);
 }
 
-// Vocab-parallel LM head: rank r scores vocabulary rows [r * vp, r * vp + rows)
-// into its [n, vp] block (a short last slice leaves its padding unwritten);
-// the gather of one position's blocks is that position's logits in vocabulary
-// order, followed by padding that is never read.
+// Vocab-parallel LM head: rank r scores its vocabulary rows (vocab_of_rank[r] of them)
+// into its [n, vp] block (a short slice leaves its padding unwritten); the
+// gather of one position's blocks is every rank's rows in vocabulary order,
+// each block's padding after them, never read (download_logits).
 const float* Transformer::lm_head(int64_t T, int64_t n) {
   const int64_t d = config_.dim, vp = shape_.vocab_per_rank;
   const int64_t row = comm_.world_size() * vp;  // one position's gathered logits

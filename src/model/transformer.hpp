@@ -41,6 +41,7 @@ class Transformer {
   void ffn_block(int64_t layer, int64_t T);
   void add_row_parallel(const float* a, int64_t T, const WeightView& w);
   const float* lm_head(int64_t T, int64_t n);
+  void download_logits(const float* full, int64_t n, float* host);
 
   const ModelConfig& config_;
   const ShardShape& shape_;

@@ -1,17 +1,20 @@
 // The plan: who owns which slice of every tensor, and what it costs.
 //
-// Heads are whole on a rank: rank r owns query heads [r*H/tp, (r+1)*H/tp).
-// KV heads: with tp <= KV, rank r owns [r*KV/tp, (r+1)*KV/tp); with tp > KV
-// each kv head is replicated on rep = tp/KV ranks and rank r owns kv head r/rep.
-// Query head h reads kv head h / (H/KV), and since H/tp divides H/KV the query
-// heads of rank r are exactly the ones that read its kv head.
-// FFN columns and vocabulary rows may split unevenly (split_range); a quantized
-// tensor is cut along its input dimension only at block boundaries.
+// Heads are whole on a rank and dealt out by kv head: query head h reads kv
+// head h / G (G = H / KV). With tp <= KV rank r owns kv heads [k_r, k_r+1)
+// (split_weighted: even, the first KV % tp ranks one more, or by --split) and
+// query heads [k_r * G, k_r+1 * G): exactly the ones that read them. With
+// tp > KV (tp % KV == 0) each kv head is replicated on rep = tp / KV ranks,
+// rank r owns kv head r / rep and its share (split_range over rep) of that
+// head's G query heads.
+// FFN columns and vocabulary rows may split unevenly (split_weighted); a
+// quantized tensor is cut along its input dimension only at block boundaries.
 #include "parallel/plan.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
 
 #include "format/dtype.hpp"
 #include "parallel/split_range.hpp"
@@ -69,27 +72,71 @@ std::string join_ints(const std::vector<int>& v) {
   return s;
 }
 
+// Query and kv heads of rank r (tp passed the kv-head checks). tp <= KV: the
+// kv heads dealt out by the ratios, each with its group = H / KV query heads.
+// tp > KV: rep = tp / KV ranks share kv head r / rep and split its group.
+void deal_heads(const ModelConfig& c, int tp, int r, std::span<const double> split, RankPlan& rp) {
+  const int64_t group = c.n_heads / c.n_kv_heads;
+  if (tp <= c.n_kv_heads) {
+    rp.kv_heads = split_weighted(c.n_kv_heads, 1, r, tp, split);
+    rp.heads = {rp.kv_heads.begin * group, rp.kv_heads.end * group};
+    return;
+  }
+  const int rep = tp / static_cast<int>(c.n_kv_heads);
+  const int64_t kv = r / rep;
+  const Range sub = split_range(group, r % rep, rep);
+  rp.kv_heads = {kv, kv + 1};
+  rp.heads = {kv * group + sub.begin, kv * group + sub.end};
+}
+
+// Vocabulary rows of rank r: equal shares of ceil(V / tp) rows (the last rank
+// short), or in proportion to the ratios.
+Range vocab_rows(int64_t vocab, int tp, int r, std::span<const double> split) {
+  if (!split.empty()) return split_weighted(vocab, 1, r, tp, split);
+  const int64_t vp = (vocab + tp - 1) / tp;
+  return {std::min(r * vp, vocab), std::min((r + 1) * vp, vocab)};
+}
+
+// The ranges of rank r (assumes the kv-head and FFN-width checks passed).
+RankPlan rank_ranges(const ModelFile& m, int tp, int r, const PlanRequest& req) {
+  const ModelConfig& c = m.config;
+  RankPlan rp;
+  rp.rank = r;
+  deal_heads(c, tp, r, req.split, rp);
+  rp.ffn = split_weighted(c.ffn_dim, input_block(m, Role::FfnCols), r, tp, req.split);
+  rp.vocab = vocab_rows(c.vocab_size, tp, r, req.split);
+  const int64_t context = req.context > 0 ? req.context : c.context_length;
+  rp.kv_cache_bytes = 2ull * static_cast<uint64_t>(c.n_layers) * static_cast<uint64_t>(context) *
+                      kv_row_bytes(req.kv_type, rp.kv_heads.size(), c.head_dim);
+  return rp;
+}
+
+// Reasons the kv heads cannot be dealt to tp ranks.
+std::vector<std::string> head_violations(const ModelConfig& c, int tp) {
+  if (tp <= c.n_kv_heads) return {};
+  if (tp % c.n_kv_heads)
+    return {fmt::format("{} ranks are more than the {} kv heads and not a multiple of them", tp,
+                        c.n_kv_heads)};
+  const int64_t group = c.n_heads / c.n_kv_heads, rep = tp / c.n_kv_heads;
+  if (group < rep)
+    return {fmt::format("each of the {} kv heads is read by {} query heads, fewer than the {} "
+                        "ranks that would share it",
+                        c.n_kv_heads, group, rep)};
+  return {};
+}
+
 // Reasons tp cannot split this model's shape (no machine limits).
-std::vector<std::string> shape_violations(const ModelFile& m, int tp) {
+std::vector<std::string> shape_violations(const ModelFile& m, int tp,
+                                          std::span<const double> split = {}) {
   const ModelConfig& c = m.config;
   if (tp < 1 || tp > kMaxTp) return {fmt::format("tp must be between 1 and {}", kMaxTp)};
-  if (c.n_heads <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0)
+  if (c.n_heads <= 0 || c.n_kv_heads <= 0 || c.head_dim <= 0 || c.n_heads % c.n_kv_heads)
     return {fmt::format("the model has {} attention heads, {} kv heads and head_dim {}", c.n_heads,
                         c.n_kv_heads, c.head_dim)};
-  std::vector<std::string> v;
-  if (c.n_heads % tp)
-    v.push_back(fmt::format("{} attention heads are not divisible by {}", c.n_heads, tp));
-  if (c.n_kv_heads % tp && tp % c.n_kv_heads)
-    v.push_back(fmt::format("{} kv heads are not divisible by {} and {} is not a multiple of {}",
-                            c.n_kv_heads, tp, tp, c.n_kv_heads));
-  if (const TensorInfo* wo = first_of(m, Role::OutHeads); wo && c.n_heads % tp == 0) {
-    const int64_t unit = input_block(m, Role::OutHeads), cols = c.n_heads / tp * c.head_dim;
-    if (cols % unit)
-      v.push_back(fmt::format(
-          "attn_output is {} (blocks of {}) but a rank's {} heads x {} dims = {} input columns "
-          "are not a whole number of blocks",
-          dtype_name(wo->dtype), unit, c.n_heads / tp, c.head_dim, cols));
-  }
+  if (!split.empty() && split.size() != static_cast<size_t>(tp))
+    return {fmt::format("--split has {} ratios but tp is {}; give one ratio per rank",
+                        split.size(), tp)};
+  std::vector<std::string> v = head_violations(c, tp);
   const int64_t ffn_unit = input_block(m, Role::FfnCols);
   if (c.ffn_dim % ffn_unit)
     v.push_back(
@@ -105,33 +152,30 @@ std::vector<std::string> shape_violations(const ModelFile& m, int tp) {
   if (c.vocab_size < tp)
     v.push_back(
         fmt::format("the vocabulary of {} leaves some of {} ranks empty", c.vocab_size, tp));
-  return v;
-}
-
-// Rows of the vocabulary per rank: the padded, equal count of the logits gather.
-int64_t vocab_per_rank(int64_t vocab, int tp) {
-  return (vocab + tp - 1) / tp;
-}
-
-// The ranges of rank r (assumes the shape checks passed).
-RankPlan rank_ranges(const ModelFile& m, int tp, int r) {
-  const ModelConfig& c = m.config;
-  RankPlan rp;
-  rp.rank = r;
-  rp.heads = split_range(c.n_heads, r, tp);
-  if (tp > c.n_kv_heads) {
-    const int64_t kv = r / (tp / c.n_kv_heads);
-    rp.kv_heads = {kv, kv + 1};
-  } else {
-    rp.kv_heads = split_range(c.n_kv_heads, r, tp);
+  if (!v.empty()) return v;
+  // Every rank's share: the ratios may leave one empty; a rank's heads must be
+  // whole blocks of attn_output's input columns.
+  const TensorInfo* wo = first_of(m, Role::OutHeads);
+  const int64_t wo_unit = input_block(m, Role::OutHeads);
+  for (int r = 0; r < tp; ++r) {
+    const RankPlan rp = rank_ranges(m, tp, r, {{split.begin(), split.end()}, 1, KvType::F32});
+    if (rp.kv_heads.size() == 0 || rp.ffn.size() == 0 || rp.vocab.size() == 0) {
+      v.push_back(fmt::format(
+          "--split leaves rank {} with {} kv heads, {} FFN columns and {} vocabulary rows; give "
+          "it a larger ratio",
+          r, rp.kv_heads.size(), rp.ffn.size(), rp.vocab.size()));
+      break;
+    }
+    const int64_t cols = rp.heads.size() * c.head_dim;
+    if (wo && cols % wo_unit) {
+      v.push_back(fmt::format(
+          "attn_output is {} (blocks of {}) but rank {}'s {} heads x {} dims = {} input columns "
+          "are not a whole number of blocks",
+          dtype_name(wo->dtype), wo_unit, r, rp.heads.size(), c.head_dim, cols));
+      break;
+    }
   }
-  rp.ffn = split_range_in_units(c.ffn_dim, input_block(m, Role::FfnCols), r, tp);
-  const int64_t vp = vocab_per_rank(c.vocab_size, tp);
-  rp.vocab = {std::min(r * vp, c.vocab_size), std::min((r + 1) * vp, c.vocab_size)};
-  rp.kv_cache_bytes = 2ull * static_cast<uint64_t>(c.n_layers) *
-                      static_cast<uint64_t>(c.context_length) *
-                      static_cast<uint64_t>(rp.kv_heads.size() * c.head_dim) * sizeof(float);
-  return rp;
+  return v;
 }
 
 // Rank rp's slice of t; a range past the tensor's extent is a problem.
@@ -215,15 +259,19 @@ void decide_embedding(const ModelFile& m, int tp, uint64_t total, Plan& p) {
 
 // The plan for a shape that passed shape_violations; problems collects
 // tensors whose shape disagrees with the configuration.
-Plan build_plan(const ModelFile& m, int tp, std::vector<std::string>& problems) {
+Plan build_plan(const ModelFile& m, int tp, const PlanRequest& req,
+                std::vector<std::string>& problems) {
   Plan p;
   p.tp = tp;
-  p.vocab_per_rank = vocab_per_rank(m.config.vocab_size, tp);
+  p.split = req.split;
+  p.context = req.context > 0 ? req.context : m.config.context_length;
+  p.kv_type = req.kv_type;
   p.kv_replication = tp > m.config.n_kv_heads ? tp / static_cast<int>(m.config.n_kv_heads) : 1;
   for (const TensorInfo& t : m.tensors) p.total_weight_bytes += whole_bytes(t);
   decide_embedding(m, tp, p.total_weight_bytes, p);
   for (int r = 0; r < tp; ++r) {
-    RankPlan rp = rank_ranges(m, tp, r);
+    RankPlan rp = rank_ranges(m, tp, r, req);
+    p.vocab_per_rank = std::max(p.vocab_per_rank, rp.vocab.size());
     for (const TensorInfo& t : m.tensors) {
       rp.slices.push_back(slice_of(t, rp, m.config, p.embedding_vocab_parallel, problems));
       rp.weight_bytes += rp.slices.back().bytes;
@@ -258,14 +306,15 @@ std::vector<std::string> memory_violations(const Plan& p, uint64_t memory_per_ra
 
 }  // namespace
 
-std::vector<std::string> plan_violations(const ModelFile& model, int tp, const PlanLimits& limits) {
-  std::vector<std::string> v = shape_violations(model, tp);
+std::vector<std::string> plan_violations(const ModelFile& model, int tp, const PlanLimits& limits,
+                                         const PlanRequest& request) {
+  std::vector<std::string> v = shape_violations(model, tp, request.split);
   if (limits.devices > 0 && tp > limits.devices)
     v.push_back(fmt::format("tp {} needs {} devices but {} {} available; use --tp {}", tp, tp,
                             limits.devices, limits.devices == 1 ? "is" : "are",
                             best_tp_for(model, limits.devices)));
-  if (!shape_violations(model, tp).empty()) return v;
-  const Plan p = build_plan(model, tp, v);
+  if (!shape_violations(model, tp, request.split).empty()) return v;
+  const Plan p = build_plan(model, tp, request, v);
   if (limits.memory_per_rank > 0) {
     std::vector<std::string> mem = memory_violations(p, limits.memory_per_rank);
     v.insert(v.end(), mem.begin(), mem.end());
@@ -280,15 +329,16 @@ std::vector<int> valid_tp_values(const ModelFile& model) {
   return ok;
 }
 
-Plan make_plan(const ModelFile& model, int tp, const PlanLimits& limits) {
-  const std::vector<std::string> v = plan_violations(model, tp, limits);
+Plan make_plan(const ModelFile& model, int tp, const PlanLimits& limits,
+               const PlanRequest& request) {
+  const std::vector<std::string> v = plan_violations(model, tp, limits, request);
   if (!v.empty()) {
     std::string msg = fmt::format("tp {} cannot split this model: ", tp);
     for (const std::string& s : v) msg += s + "; ";
     throw PlanError(msg + "valid tp: " + join_ints(valid_tp_values(model)));
   }
   std::vector<std::string> unused;
-  Plan p = build_plan(model, tp, unused);
+  Plan p = build_plan(model, tp, request, unused);
   if (limits.cores > 0 && tp > limits.cores)
     p.warnings.push_back(fmt::format(
         "tp {} runs {} CPU ranks on {} cores: ranks share cores and each step is slower", tp, tp,

@@ -8,15 +8,19 @@
 //   row-parallel     O, down:             rank r owns input columns [begin_r, end_r) of W[out, in]
 //   vocab-parallel   embedding, LM head:  rank r owns vocabulary rows [begin_r, end_r)
 //   replicated       norms (and the embedding when the plan chooses so)
-// Attention heads are whole on each rank. With tp > n_kv_heads each kv head is
-// replicated on tp / n_kv_heads ranks and a rank keeps only the query heads
-// that read its kv head.
+// Attention heads are whole on each rank. With tp <= n_kv_heads the kv heads
+// are dealt out, unevenly when tp does not divide them (4 kv heads at tp 3:
+// 2, 1, 1), each with the query heads that read it (8 heads: 4, 2, 2). With
+// tp > n_kv_heads (a multiple of it) each kv head is replicated on
+// tp / n_kv_heads ranks and a rank keeps only the query heads that read its
+// kv head. --split ratios weight the kv heads, FFN columns and vocabulary rows.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
 #include "base/range.hpp"
+#include "format/kv_type.hpp"
 #include "format/model_file.hpp"
 #include "format/tensor_read.hpp"
 
@@ -45,10 +49,11 @@ struct RankPlan {
   Range kv_heads;  // kv heads [begin, end)
   Range ffn;       // FFN columns (gate/up rows, down columns)
   Range vocab;     // vocabulary rows of the LM head (and embedding when vocab-parallel):
-                   // [r * vocab_per_rank, (r + 1) * vocab_per_rank) cut at the vocabulary's end
+                   // even split: [r * vocab_per_rank, (r + 1) * vocab_per_rank) cut at the
+                   // vocabulary's end; --split: in proportion to the ratios
   std::vector<TensorSlice> slices;  // every tensor of the model, in ModelFile order
   uint64_t weight_bytes = 0;        // sum of slices' bytes
-  uint64_t kv_cache_bytes = 0;      // f32 K and V for the full context, all layers
+  uint64_t kv_cache_bytes = 0;      // K and V at the asked context and kv type, all layers
   const TensorSlice& slice(std::string_view name) const;  // throws Error if absent
 };
 
@@ -60,8 +65,11 @@ struct Plan {
   // (one count, as NCCL's all-gather needs); a rank with fewer real rows pads
   // the end with scores that are never read. The gathered logits are then the
   // vocabulary in order, followed by the padding.
-  int64_t vocab_per_rank = 0;
+  int64_t vocab_per_rank = 0;  // the largest rank's vocabulary rows
   std::string embedding_reason;  // why the plan split or replicated the embedding
+  std::vector<double> split;    // the ratios asked for (--split); empty: equal shares
+  int64_t context = 0;          // KV cache positions the kv_cache_bytes are for
+  KvType kv_type = KvType::F32;  // how the KV cache stores its rows
   std::vector<RankPlan> ranks;
   uint64_t total_weight_bytes = 0;       // the model's weights, unsplit
   uint64_t replicated_weight_bytes = 0;  // bytes every rank holds a copy of
@@ -76,8 +84,16 @@ struct PlanLimits {
   uint64_t memory_per_rank = 0;  // 0: do not check; else weights + KV cache must fit
 };
 
+// What the user asked beyond tp.
+struct PlanRequest {
+  std::vector<double> split;     // --split: one ratio (> 0) per rank; empty: equal shares
+  int64_t context = 0;           // KV cache positions; 0: the model's context length
+  KvType kv_type = KvType::F32;  // --kv-type
+};
+
 // All the reasons tp cannot split this model (empty when it can).
-std::vector<std::string> plan_violations(const ModelFile& model, int tp, const PlanLimits& limits);
+std::vector<std::string> plan_violations(const ModelFile& model, int tp, const PlanLimits& limits,
+                                         const PlanRequest& request = {});
 // Every tp in 1..64 with no violation from the model's shape alone.
 std::vector<int> valid_tp_values(const ModelFile& model);
 
@@ -87,8 +103,9 @@ class PlanError : public Error {
 };
 
 // The plan for tp ranks, or PlanError listing every violation at once and the
-// valid tp values, e.g. "tp 3 cannot split this model: 8 attention heads are
-// not divisible by 3; valid tp: 1, 2, 4, 8".
-Plan make_plan(const ModelFile& model, int tp, const PlanLimits& limits = {});
+// valid tp values, e.g. "tp 5 cannot split this model: 5 ranks are more than
+// the 4 kv heads and not a multiple of them; valid tp: 1, 2, 3, 4, 8".
+Plan make_plan(const ModelFile& model, int tp, const PlanLimits& limits = {},
+               const PlanRequest& request = {});
 
 }  // namespace tplm

@@ -116,6 +116,7 @@ ShardShape shape_of(const Plan& plan, const RankPlan& rp) {
   s.ffn = rp.ffn.size();
   s.vocab = rp.vocab.size();
   s.vocab_per_rank = plan.vocab_per_rank;
+  for (const RankPlan& q : plan.ranks) s.vocab_of_rank.push_back(q.vocab.size());
   return s;
 }
 

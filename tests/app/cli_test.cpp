@@ -264,11 +264,11 @@ TEST(Cli, RuntimeFailuresExit1) {
   const std::vector<Case> cases = {
       {"run -m /nonexistent/model.bin -p hi", "/nonexistent/model.bin: no such file"},
       {"run -m " + cut.string() + tok + " -p hi", "truncated"},
-      {"run " + stories_args() + " --tp 3", "tp 3 cannot split this model"},
+      {"run " + stories_args() + " --tp 5", "tp 5 cannot split this model"},
       {"run " + stories_args() + " -f /nonexistent/prompt.txt",
        "cannot read the prompt file /nonexistent/prompt.txt"},
       {"run " + stories_args() + " -l 512-inf", "token 512 is not in the vocabulary of 512"},
-      {"plan -m " + stories_bin() + " --tp 3", "valid tp: 1, 2, 4, 8"},
+      {"plan -m " + stories_bin() + " --tp 5", "valid tp: 1, 2, 3, 4, 8"},
       {"inspect /nonexistent/m.gguf", "/nonexistent/m.gguf"},
       {"bench -m " + stories_bin() + " --prompt-tokens 500 --gen-tokens 100",
        "exceeds the model's context of 512"},
@@ -325,8 +325,8 @@ TEST(Cli, JsonErrorsAreOneObjectOnStdout) {
       {"run --json -p hi", 2, "usage", "--model is required"},
       {"server --json", 2, "usage", "unknown command 'server'"},
       {"run --json -m /nonexistent/model.bin", 1, "runtime", "/nonexistent/model.bin"},
-      {"run " + stories_args() + " --json --tp 3", 1, "runtime", "valid tp: 1, 2, 4, 8"},
-      {"plan --json -m " + stories_bin() + " --tp 3", 1, "runtime", "valid tp: 1, 2, 4, 8"},
+      {"run " + stories_args() + " --json --tp 5", 1, "runtime", "valid tp: 1, 2, 3, 4, 8"},
+      {"plan --json -m " + stories_bin() + " --tp 5", 1, "runtime", "valid tp: 1, 2, 3, 4, 8"},
       {"inspect --json /nonexistent/m.gguf", 1, "runtime", "/nonexistent/m.gguf"},
   };
   for (const JsonCase& c : cases) {

@@ -1,4 +1,4 @@
-// `tplm plan` on stories260K: the ranges per rank, the JSON, and the refusal of tp 3.
+// `tplm plan` on stories260K: the ranges per rank, the JSON, tp 3's uneven deal and the refusal of tp 5.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -38,13 +38,23 @@ TEST(PlanCommand, Tp2PrintsEachRanksShare) {
   EXPECT_NE(r.output.find("embedding: vocab-parallel"), std::string::npos) << r.output;
 }
 
-TEST(PlanCommand, Tp3IsRefusedWithValidValues) {
+TEST(PlanCommand, Tp3DealsKvHeadsUnevenly) {
   if (!have_inputs()) GTEST_SKIP() << "needs " << stories_bin() << " and " << test::tplm_exe();
   const test::CommandResult r = test::run_command(plan_cmd("--tp 3"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank 0: heads [0, 4) kv heads [0, 2) ffn [0, 58)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("rank 2: heads [6, 8) kv heads [3, 4) ffn [115, 172)"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(PlanCommand, Tp5IsRefusedWithValidValues) {
+  if (!have_inputs()) GTEST_SKIP() << "needs " << stories_bin() << " and " << test::tplm_exe();
+  const test::CommandResult r = test::run_command(plan_cmd("--tp 5"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("tp 3 cannot split this model: 8 attention heads are not divisible by "
-                          "3; 4 kv heads are not divisible by 3 and 3 is not a multiple of 4; "
-                          "valid tp: 1, 2, 4, 8"),
+  EXPECT_NE(r.output.find("tp 5 cannot split this model: 5 ranks are more than the 4 kv heads "
+                          "and not a multiple of them; valid tp: 1, 2, 3, 4, 8"),
             std::string::npos)
       << r.output;
 }

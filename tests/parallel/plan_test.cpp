@@ -118,7 +118,11 @@ void expect_heads_mapping(const ModelConfig& c, const Plan& p) {
   int64_t next_head = 0;
   for (const RankPlan& rp : p.ranks) {
     EXPECT_EQ(rp.heads.begin, next_head);
-    EXPECT_EQ(rp.heads.size(), c.n_heads / p.tp);
+    EXPECT_GE(rp.heads.size(), 1);
+    // tp <= kv heads: the rank's kv heads come with every query head that reads them.
+    if (p.kv_replication == 1) {
+      EXPECT_EQ(rp.heads.size(), rp.kv_heads.size() * group);
+    }
     next_head = rp.heads.end;
     // Every query head of the rank reads a kv head the rank owns.
     for (int64_t h = rp.heads.begin; h < rp.heads.end; ++h) {
@@ -137,8 +141,8 @@ TEST(Plan, Stories260KSplitsAtValidTp) {
   const auto bin = test::stories_dir() / "stories260K.bin";
   if (!std::filesystem::exists(bin)) GTEST_SKIP() << "missing " << bin;
   const ModelFile m = open_model(bin);
-  EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2, 4, 8}));
-  for (int tp : {1, 2, 4, 8}) {
+  EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2, 3, 4, 8}));
+  for (int tp : {1, 2, 3, 4, 8}) {
     SCOPED_TRACE(tp);
     const Plan p = make_plan(m, tp);
     EXPECT_EQ(p.kv_replication, tp == 8 ? 2 : 1);
@@ -154,32 +158,95 @@ TEST(Plan, Stories260KSplitsAtValidTp) {
   EXPECT_EQ(widths, (std::vector<int64_t>{22, 22, 22, 22, 21, 21, 21, 21}));
 }
 
-TEST(Plan, Stories260KTp3IsRefusedWithEveryReason) {
+TEST(Plan, Stories260KTp3DealsKvHeadsUnevenly) {
   const auto bin = test::stories_dir() / "stories260K.bin";
   if (!std::filesystem::exists(bin)) GTEST_SKIP() << "missing " << bin;
   const ModelFile m = open_model(bin);
+  // 4 kv heads over 3 ranks: 2, 1, 1, each with its 2 query heads: 4, 2, 2.
+  const Plan p = make_plan(m, 3);
+  std::vector<Range> kv, heads;
+  for (const RankPlan& rp : p.ranks) kv.push_back(rp.kv_heads), heads.push_back(rp.heads);
+  EXPECT_EQ(kv, (std::vector<Range>{{0, 2}, {2, 3}, {3, 4}}));
+  EXPECT_EQ(heads, (std::vector<Range>{{0, 4}, {4, 6}, {6, 8}}));
+  EXPECT_EQ(p.ranks[0].kv_cache_bytes, 2 * p.ranks[1].kv_cache_bytes);
   try {
-    make_plan(m, 3);
-    FAIL() << "tp 3 accepted";
+    make_plan(m, 5);
+    FAIL() << "tp 5 accepted";
   } catch (const PlanError& e) {
     EXPECT_STREQ(e.what(),
-                 "tp 3 cannot split this model: 8 attention heads are not divisible by 3; 4 kv "
-                 "heads are not divisible by 3 and 3 is not a multiple of 4; valid tp: 1, 2, 4, 8");
+                 "tp 5 cannot split this model: 5 ranks are more than the 4 kv heads and not a "
+                 "multiple of them; valid tp: 1, 2, 3, 4, 8");
   }
 }
 
-TEST(Plan, HeadsOnlyViolationMessage) {
+TEST(Plan, MqaSplitsTheQueryHeadsOfItsOneKvHead) {
   Shape s;
-  s.kv = 1;  // MQA: every tp is a multiple of 1, only the query heads are at fault
+  s.kv = 1;  // MQA: every rank holds the kv head and a share of the 8 query heads
   const ModelFile m = make_model(s);
+  EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8}));
+  const Plan p = make_plan(m, 3);
+  EXPECT_EQ(p.ranks[0].heads, (Range{0, 3}));
+  EXPECT_EQ(p.ranks[2].heads, (Range{6, 8}));
   try {
-    make_plan(m, 3);
-    FAIL() << "tp 3 accepted";
+    make_plan(m, 9);
+    FAIL() << "tp 9 accepted";
   } catch (const PlanError& e) {
     EXPECT_STREQ(e.what(),
-                 "tp 3 cannot split this model: 8 attention heads are not divisible by 3; valid "
-                 "tp: 1, 2, 4, 8");
+                 "tp 9 cannot split this model: each of the 1 kv heads is read by 8 query heads, "
+                 "fewer than the 9 ranks that would share it; valid tp: 1, 2, 3, 4, 5, 6, 7, 8");
   }
+}
+
+TEST(Plan, OneHeadModelNamesTheOnlyValidTp) {
+  Shape s;
+  s.heads = 1, s.kv = 1;
+  const ModelFile m = make_model(s);
+  try {
+    make_plan(m, 2);
+    FAIL() << "tp 2 accepted";
+  } catch (const PlanError& e) {
+    EXPECT_STREQ(e.what(),
+                 "tp 2 cannot split this model: each of the 1 kv heads is read by 1 query heads, "
+                 "fewer than the 2 ranks that would share it; valid tp: 1");
+  }
+}
+
+TEST(Plan, SplitRatiosWeightKvHeadsFfnAndVocab) {
+  const ModelFile m = make_model({});  // 8 heads, 4 kv heads, FFN 172, vocab 512
+  PlanRequest req;
+  req.split = {3, 1};
+  const Plan p = make_plan(m, 2, {}, req);
+  EXPECT_EQ(p.ranks[0].kv_heads, (Range{0, 3}));
+  EXPECT_EQ(p.ranks[0].heads, (Range{0, 6}));
+  EXPECT_EQ(p.ranks[1].heads, (Range{6, 8}));
+  EXPECT_EQ(p.ranks[0].ffn, (Range{0, 129}));
+  EXPECT_EQ(p.ranks[1].ffn, (Range{129, 172}));
+  EXPECT_EQ(p.ranks[0].vocab, (Range{0, 384}));
+  EXPECT_EQ(p.ranks[1].vocab, (Range{384, 512}));
+  EXPECT_EQ(p.vocab_per_rank, 384);  // the gather's count: the largest slice
+  expect_exact_cover(m, p);
+  expect_heads_mapping(m.config, p);
+  // Equal ratios are the even split.
+  req.split = {1, 1, 1};
+  const Plan even = make_plan(m, 3), same = make_plan(m, 3, {}, req);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(even.ranks[r].kv_heads, same.ranks[r].kv_heads);
+    EXPECT_EQ(even.ranks[r].ffn, same.ranks[r].ffn);
+  }
+}
+
+TEST(Plan, SplitRatiosThatCannotWork) {
+  const ModelFile m = make_model({});
+  PlanRequest req;
+  req.split = {3, 1};
+  ASSERT_EQ(plan_violations(m, 3, {}, req).size(), 1u);
+  EXPECT_EQ(plan_violations(m, 3, {}, req)[0],
+            "--split has 2 ratios but tp is 3; give one ratio per rank");
+  req.split = {100, 1};  // 4 kv heads: 3.96 and 0.04
+  ASSERT_EQ(plan_violations(m, 2, {}, req).size(), 1u);
+  EXPECT_EQ(plan_violations(m, 2, {}, req)[0],
+            "--split leaves rank 1 with 0 kv heads, 2 FFN columns and 5 vocabulary rows; give it "
+            "a larger ratio");
 }
 
 TEST(Plan, TpOutOfRange) {
@@ -249,7 +316,7 @@ TEST(Plan, QuantizedBlockBoundariesThatCannotBeMet) {
   const std::vector<std::string> v = plan_violations(m, 8, {});
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0],
-            "attn_output is Q8_0 (blocks of 32) but a rank's 1 heads x 8 dims = 8 input columns "
+            "attn_output is Q8_0 (blocks of 32) but rank 0's 1 heads x 8 dims = 8 input columns "
             "are not a whole number of blocks");
   EXPECT_EQ(valid_tp_values(m), (std::vector<int>{1, 2}));
   // FFN 192 = 6 blocks: fewer blocks than 8 ranks when ffn_down is quantized.
@@ -274,7 +341,7 @@ TEST(Plan, KQuantSuperBlocksAreNeverCut) {
   const std::vector<std::string> v = plan_violations(m, 4, {});
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0],
-            "attn_output is Q4_K (blocks of 256) but a rank's 2 heads x 64 dims = 128 input "
+            "attn_output is Q4_K (blocks of 256) but rank 0's 2 heads x 64 dims = 128 input "
             "columns are not a whole number of blocks");
   try {
     make_plan(m, 4);
@@ -312,7 +379,7 @@ TEST(Plan, LimitsDevicesMemoryCores) {
   } catch (const PlanError& e) {
     EXPECT_STREQ(e.what(),
                  "tp 4 cannot split this model: tp 4 needs 4 devices but 1 is available; use "
-                 "--tp 1; valid tp: 1, 2, 4, 8");
+                 "--tp 1; valid tp: 1, 2, 3, 4, 8");
   }
   EXPECT_EQ(plan_violations(m, 8, PlanLimits{0, 6, 0}).at(0),
             "tp 8 needs 8 devices but 6 are available; use --tp 4");

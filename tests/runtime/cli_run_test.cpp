@@ -70,15 +70,15 @@ TEST(CliRun, BadInputsAreClearErrors) {
   const std::vector<BadInput> cases = {
       {"run" + stories_args() + " --tp 0", "--tp 0 is out of range; use 1 to 64", 2},
       {"run" + stories_args() + " --tp 65", "--tp 65 is out of range; use 1 to 64", 2},
-      {"run" + stories_args() + " --tp 3", "valid tp: 1, 2, 4, 8", 1},
+      {"run" + stories_args() + " --tp 5", "valid tp: 1, 2, 3, 4, 8", 1},
       {"run -m /nonexistent/model.bin -p hi", "/nonexistent/model.bin", 1},
       {"run" + stories_args() + " --temp -1", "--temp -1 is out of range; use a number >= 0", 2},
       {"run" + stories_args() + " --top-p 0", "--top-p 0 is out of range; use a number in (0, 1]",
        2},
       {"run" + stories_args() + " --context 4 -p 'Once upon a time there was'",
        "shorten the prompt", 1},
-      {"bench -m " + (test::stories_dir() / "stories260K.bin").string() + " --tp 3",
-       "valid tp: 1, 2, 4, 8", 1},
+      {"bench -m " + (test::stories_dir() / "stories260K.bin").string() + " --tp 5",
+       "valid tp: 1, 2, 3, 4, 8", 1},
   };
   for (const auto& c : cases) {
     auto r = tplm(c.args);

@@ -61,9 +61,9 @@ TEST_P(GoldenConverted, TokensAndLogits) {
 
 INSTANTIATE_TEST_SUITE_P(Converted, GoldenConverted,
                          ::testing::Combine(::testing::Values("stories260K.gguf", "stories260K-hf"),
-                                            ::testing::Values(1, 2, 4, 8)));
+                                            ::testing::Values(1, 2, 3, 4, 8)));
 
-INSTANTIATE_TEST_SUITE_P(Tp, Golden, ::testing::Values(1, 2, 4, 8),
+INSTANTIATE_TEST_SUITE_P(Tp, Golden, ::testing::Values(1, 2, 3, 4, 8),
                          ::testing::PrintToStringParamName());
 
 }  // namespace

@@ -30,16 +30,17 @@ TEST_P(ShardMemory, Stories260KRanksHoldTheirPlan) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tp, ShardMemory, ::testing::Values(1, 2, 4),
+INSTANTIATE_TEST_SUITE_P(Tp, ShardMemory, ::testing::Values(1, 2, 3, 4),
                          ::testing::PrintToStringParamName());
 
-TEST(ShardMemory, Tp3IsRefusedWithThePlansMessage) {
+TEST(ShardMemory, Tp5IsRefusedWithThePlansMessage) {
   ModelFile model = open_model(test::stories_dir() / "stories260K.bin");
   try {
-    test::run_on_ranks(model, 3, [](Steps&) { return test::RankOutput{}; });
-    FAIL() << "tp 3 was accepted";
+    test::run_on_ranks(model, 5, [](Steps&) { return test::RankOutput{}; });
+    FAIL() << "tp 5 was accepted";
   } catch (const PlanError& e) {
-    EXPECT_NE(std::string(e.what()).find("valid tp: 1, 2, 4, 8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("valid tp: 1, 2, 3, 4, 8"), std::string::npos)
+        << e.what();
   }
 }
 

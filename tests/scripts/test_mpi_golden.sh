@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mpirun -np 1|2|4|8 tplm run on stories260K reproduces the reference
+# mpirun -np 1|2|3|4|8 tplm run on stories260K reproduces the reference
 # generations (/work/shared/golden/stories260K/*.json) token for token, then
 # the same across 2 and 4 namespace hosts over TCP (skipped without root).
 set -u
@@ -14,7 +14,7 @@ GOLDEN_DIR=${TPLM_GOLDEN_DIR:-/work/shared/golden/stories260K}
 
 source "$(dirname "$0")/lib/golden.sh"
 
-for np in 1 2 4 8; do
+for np in 1 2 3 4 8; do
   check_golden timeout 120 mpirun --oversubscribe -np "$np" "$TPLM_EXE" run --threads 1
 done
 
