@@ -1,5 +1,7 @@
-// `tplm plan -m MODEL --tp N [--devices D] [--json]`: what each rank would own
-// and need, without loading a weight. A tp the model cannot take prints the
+// `tplm plan -m MODEL --tp N [--devices D] [-c N] [--kv-type T] [--split R]
+// [--mem-budget SIZE] [--json]`: what each rank would own and need (weights,
+// KV cache, activations, buffers) and each host's total against its memory,
+// without loading a weight; a plan that does not fit prints why and exits 1. A tp the model cannot take prints the
 // PlanError (every reason and the valid tp values) and exits 1; a tp above
 // --devices says so and the tp values that fit.
 #include <fmt/format.h>
@@ -11,10 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "app/capacity_options.hpp"
 #include "app/cli.hpp"
 #include "app/plan_text.hpp"
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
+#include "runtime/capacity.hpp"
+#include "runtime/engine.hpp"
 #include "runtime/usage_error.hpp"
 
 namespace tplm {
@@ -24,7 +29,9 @@ struct PlanArgs {
   std::string model;
   int tp = 1;
   int devices = 0;
+  int hosts = 1;
   bool json = false;
+  CapacityArgs capacity;
 };
 
 std::string range_text(Range r) {
@@ -39,9 +46,28 @@ nlohmann::json range_json(Range r) {
   return nlohmann::json::array({r.begin, r.end});
 }
 
+nlohmann::json capacity_json(const Capacity& c) {
+  nlohmann::json ranks = nlohmann::json::array();
+  for (const RankNeed& n : c.ranks)
+    ranks.push_back({{"weights", n.weights},
+                     {"kv_cache", n.kv_cache},
+                     {"activations", n.activations},
+                     {"buffers", n.buffers},
+                     {"total", n.total()}});
+  return {{"ranks", ranks},
+          {"device_need", c.device_need},
+          {"budget_per_device", c.budget.per_device},
+          {"ranks_per_device", c.budget.ranks_per_device},
+          {"budget_source", c.budget.source},
+          {"fits", c.fits()}};
+}
+
 nlohmann::json plan_json(const ModelFile& m, const Plan& p) {
   nlohmann::json j = {{"model", m.path},
                       {"tp", p.tp},
+                      {"context", p.context},
+                      {"kv_type", std::string(kv_type_name(p.kv_type))},
+                      {"split", p.split},
                       {"kv_replication", p.kv_replication},
                       {"embedding_vocab_parallel", p.embedding_vocab_parallel},
                       {"embedding_reason", p.embedding_reason},
@@ -84,7 +110,7 @@ void check_devices(const ModelFile& m, int tp, int devices) {
 
 }  // namespace
 
-std::string plan_text(const ModelFile& m, const Plan& p) {
+std::string plan_text(const ModelFile& m, const Plan& p, const Capacity* cap) {
   std::string out;
   const ModelConfig& c = m.config;
   fmt::format_to(std::back_inserter(out),
@@ -97,12 +123,42 @@ std::string plan_text(const ModelFile& m, const Plan& p) {
                  p.kv_replication, bytes_text(p.total_weight_bytes),
                  bytes_text(p.replicated_weight_bytes));
   fmt::format_to(std::back_inserter(out), "embedding: {}\n", p.embedding_reason);
+  fmt::format_to(std::back_inserter(out), "kv cache: {} positions{} as {}{}\n", p.context,
+                 p.context == c.context_length
+                     ? std::string(" (the model's context)")
+                     : fmt::format(" (the model's context is {})", c.context_length),
+                 kv_type_name(p.kv_type),
+                 p.split.empty() ? std::string()
+                                 : fmt::format("; split ratios {}", fmt::join(p.split, ",")));
   for (const RankPlan& rp : p.ranks)
     fmt::format_to(std::back_inserter(out),
                    "rank {}: heads {} kv heads {} ffn {} vocab {} weights {} kv cache {}\n",
                    rp.rank, range_text(rp.heads), range_text(rp.kv_heads), range_text(rp.ffn),
                    range_text(rp.vocab), bytes_text(rp.weight_bytes),
                    bytes_text(rp.kv_cache_bytes));
+  if (cap != nullptr) {
+    for (size_t r = 0; r < cap->ranks.size(); ++r) {
+      const RankNeed& n = cap->ranks[r];
+      fmt::format_to(std::back_inserter(out),
+                     "rank {} needs {}: weights {}, KV cache {}, activations {}, buffers {}\n", r,
+                     memory_text(n.total()), memory_text(n.weights), memory_text(n.kv_cache),
+                     memory_text(n.activations), memory_text(n.buffers));
+    }
+    const int per = std::max(1, cap->budget.ranks_per_device);
+    const char* word = cap->budget.backend == BackendKind::Cuda ? "GPU" : "host";
+    for (size_t d = 0; d < cap->device_need.size(); ++d) {
+      const int first = static_cast<int>(d) * per;
+      const int last = std::min(p.tp, first + per) - 1;
+      fmt::format_to(std::back_inserter(out), "{} {} (rank{} {}): needs {}, {}\n", word, d,
+                     first == last ? "" : "s",
+                     first == last ? std::to_string(first) : fmt::format("{}..{}", first, last),
+                     memory_text(cap->device_need[d]),
+                     cap->budget.per_device == 0
+                         ? std::string("its memory is not known here")
+                         : fmt::format("{} available ({})", memory_text(cap->budget.per_device),
+                                       cap->budget.source));
+    }
+  }
   for (const std::string& w : p.warnings)
     fmt::format_to(std::back_inserter(out), "warning: {}\n", w);
   return out;
@@ -117,22 +173,52 @@ CommandAction add_plan_command(CLI::App& app) {
   sub->add_option("--devices", args->devices, "devices available (0: do not check)")
       ->default_val(0);
   sub->add_flag("--json", args->json, "print the plan as JSON, with every tensor's slice");
-  return [args]() -> int {
+  add_capacity_options(sub, args->capacity);
+  sub->add_option("--hosts", args->hosts,
+                  "hosts the ranks are spread over, in equal blocks (mpirun across hosts); each "
+                  "has --mem-budget or this host's memory")
+      ->capture_default_str();
+  return [args, sub]() -> int {
     if (args->tp < 1 || args->tp > kMaxTp)
       throw UsageError(fmt::format("--tp {} is out of range; use 1 to {}", args->tp, kMaxTp));
     if (args->devices < 0)
       throw UsageError(
           fmt::format("--devices {} is out of range; use the number of devices, or 0 not to check",
                       args->devices));
+    require_at_least(*sub, "--context", args->capacity.context, 1,
+                     "use 1 or more positions (or leave it out for the model's context length, "
+                     "at most 4096)");
+    EngineOptions eo;  // the plan of `tplm run` with these options: thread ranks on this host
+    eo.tp = args->tp;
+    eo.max_context = args->capacity.context;
+    eo.kv_type = args->capacity.kv_type;
+    eo.mem_budget = mem_budget_bytes(args->capacity);
+    eo.split = split_ratios(args->capacity);
+    check_engine_options(eo);
     const ModelFile m = open_model(args->model);
     check_devices(m, args->tp, args->devices);
     PlanLimits limits;
     limits.cores = static_cast<int>(std::thread::hardware_concurrency());
-    const Plan p = make_plan(m, args->tp, limits);
-    if (args->json)
-      fmt::print("{}\n", plan_json(m, p).dump(2));
-    else
-      fmt::print("{}", plan_text(m, p));
+    const PlanRequest request{eo.split, effective_context(eo.max_context, m.config.context_length),
+                              effective_kv_type(eo.kv_type, BackendKind::Cpu)};
+    const Plan p = make_plan(m, args->tp, limits, request);
+    if (args->hosts < 1 || args->hosts > args->tp)
+      throw UsageError(fmt::format("--hosts {} is out of range; use 1 to --tp ({})", args->hosts,
+                                   args->tp));
+    RankDevices devices;
+    MemoryBudget budget = memory_budget(eo, devices, args->tp);
+    budget.ranks_per_device = (args->tp + args->hosts - 1) / args->hosts;
+    const Capacity cap = plan_capacity(m, p, budget);
+    const auto refusal = capacity_refusal(m, p, budget);
+    if (args->json) {
+      nlohmann::json j = plan_json(m, p);
+      j["capacity"] = capacity_json(cap);
+      if (refusal) j["capacity"]["refusal"] = *refusal;
+      fmt::print("{}\n", j.dump(2));
+      return refusal ? kExitRuntime : 0;
+    }
+    fmt::print("{}", plan_text(m, p, &cap));
+    if (refusal) throw Error(*refusal);
     return 0;
   };
 }

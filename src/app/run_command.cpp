@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
+#include "app/capacity_options.hpp"
 #include "app/cli_values.hpp"
 #include "app/device_options.hpp"
 #include "app/plan_text.hpp"
@@ -24,6 +25,7 @@ namespace {
 // What the command line holds before it becomes RunOptions.
 struct RunArgs {
   RunOptions opt;
+  CapacityArgs capacity;
   std::string prompt_file;
   std::string seed = "42";
   std::vector<std::string> logit_bias;
@@ -46,6 +48,8 @@ void print_json(const RunReport& r, uint64_t seed) {
   if (g.stop_reason == "stop") j["stop_string"] = g.stop_string;
   j["seed"] = seed;
   j["tp"] = r.plan.tp;
+  j["context"] = r.plan.context;
+  j["kv_type"] = std::string(kv_type_name(r.plan.kv_type));
   j["timings"] = {
       {"load_s", r.load_seconds},
       {"prefill_s", g.prefill_seconds},
@@ -57,7 +61,8 @@ void print_json(const RunReport& r, uint64_t seed) {
   for (const RankReport& rr : r.ranks)
     ranks.push_back({{"weight_bytes", rr.weight_bytes},
                      {"plan_weight_bytes", rr.plan_weight_bytes},
-                     {"kv_cache_bytes", rr.kv_cache_bytes}});
+                     {"kv_cache_bytes", rr.kv_cache_bytes},
+                     {"plan_kv_cache_bytes", rr.plan_kv_cache_bytes}});
   j["ranks"] = ranks;
   std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
@@ -68,12 +73,13 @@ void print_timings(const RunReport& r) {
   if (stop == "stop") stop += fmt::format(" at {}", nlohmann::json(g.stop_string).dump());
   std::fprintf(stderr,
                "\nprefill: %zu tokens, %.1f tokens/s; decode: %lld tokens, %.1f "
-               "tokens/s (tp %d, %d threads per rank, stop: %s)\n",
+               "tokens/s (tp %d, %d threads per rank, context %lld, kv %s, stop: %s)\n",
                r.prompt_tokens.size(),
                per_second(static_cast<double>(r.prompt_tokens.size()), g.prefill_seconds),
                static_cast<long long>(g.decode_steps),
                per_second(static_cast<double>(g.decode_steps), g.decode_seconds), r.plan.tp,
-               r.threads_per_rank, stop.c_str());
+               r.threads_per_rank, static_cast<long long>(r.plan.context),
+               std::string(kv_type_name(r.plan.kv_type)).c_str(), stop.c_str());
 }
 
 double mib(uint64_t bytes) {
@@ -102,8 +108,14 @@ void print_memory(const RunReport& r) {
 void prepare(RunArgs& a, const CLI::App& cmd) {
   require_at_least(cmd, "--threads", a.opt.threads, 1,
                    fmt::format("use 1 to {} (or leave it out for cores / ranks)", kMaxThreads));
-  require_at_least(cmd, "--context", a.opt.max_context, 1,
-                   "use 1 or more positions (or leave it out for the model's context length)");
+  require_at_least(cmd, "--context", a.capacity.context, 1,
+                   "use 1 or more positions (or leave it out for the model's context length, at "
+                   "most 4096)");
+  a.opt.max_context = a.capacity.context;
+  a.opt.kv_type = a.capacity.kv_type;
+  a.opt.mem_budget = mem_budget_bytes(a.capacity);
+  a.opt.split = split_ratios(a.capacity);
+  a.opt.split_auto = a.capacity.split == "auto";
   for (const std::string& b : a.logit_bias)
     a.opt.sampling.logit_bias.push_back(parse_logit_bias(b));
   a.opt.sampling.seed = seed_from_option(a.seed);
@@ -158,8 +170,7 @@ CommandAction add_run_command(CLI::App& app) {
   cmd->add_option("--comm-timeout", opt.timeout_seconds,
                   "seconds a collective may wait for a peer before the run fails")
       ->capture_default_str();
-  cmd->add_option("-c,--ctx-size,--context", opt.max_context,
-                  "KV cache positions, at most the model's context length (default: the model's)");
+  add_capacity_options(cmd, a->capacity);
   add_device_options(cmd, opt.backend, opt.gpus);
   cmd->add_flag("--json", a->json, "print one JSON object instead of streaming text");
   cmd->add_flag("-v,--verbose", a->verbose,
@@ -172,8 +183,8 @@ CommandAction add_run_command(CLI::App& app) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
     };
-    auto show_plan = [a](const ModelFile& m, const Plan& p) {
-      if (a->verbose) std::fprintf(stderr, "%s", plan_text(m, p).c_str());
+    auto show_plan = [a](const ModelFile& m, const Plan& p, const Capacity& c) {
+      if (a->verbose) std::fprintf(stderr, "%s", plan_text(m, p, &c).c_str());
     };
     RunReport r = run_model(a->opt, stream, show_plan);
     if (!r.is_rank0) return 0;

@@ -2,6 +2,8 @@
 // Backend by kind.
 #include "backend/backend.hpp"
 
+#include <fmt/format.h>
+
 #include "backend/cpu/cpu_backend.hpp"
 #include "base/error.hpp"
 
@@ -53,8 +55,13 @@ void Backend::norm_swiglu(const float* x, const float* norm_weight, int64_t T, i
 }
 
 void Backend::rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
-                            int64_t rope_dim, const float* inv_freq, float* k_cache,
-                            float* v_cache) {
+                            int64_t rope_dim, const float* inv_freq, void* k_cache_rows,
+                            void* v_cache_rows) {
+  if (s.kv_type != KvType::F32)
+    throw Error(fmt::format("the {} backend stores only an f32 KV cache, not {}", name(),
+                            kv_type_name(s.kv_type)));
+  auto* k_cache = static_cast<float*>(k_cache_rows);
+  auto* v_cache = static_cast<float*>(v_cache_rows);
   rope(q, s.n_tokens, s.n_heads, s.head_dim, rope_dim, inv_freq, s.positions);
   rope(k, s.n_tokens, s.n_kv_heads, s.head_dim, rope_dim, inv_freq, s.positions);
   const int64_t row = s.n_kv_heads * s.head_dim;
@@ -72,6 +79,10 @@ bool backend_supports_dtype(BackendKind kind, DType dtype) {
 #endif
   (void)dtype;
   return kind == BackendKind::Cpu;
+}
+
+bool backend_supports_kv_type(BackendKind kind, KvType type) {
+  return kind == BackendKind::Cpu || type == KvType::F32;
 }
 
 DeviceInfo backend_device_info(BackendKind kind, int device) {

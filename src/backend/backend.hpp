@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "format/dtype.hpp"
+#include "format/kv_type.hpp"
 
 namespace tplm {
 
@@ -42,6 +43,9 @@ struct AttentionShape {
   // step (run_recorded) replays at any position; the cpu uses pos0.
   const int32_t* positions = nullptr;
   int64_t context = 0;  // rows the cache holds (0: pos0 + n_tokens)
+  // How the cache stores its rows (format/kv_type.hpp): the kernels convert
+  // K and V on the way in and out; activations stay float32.
+  KvType kv_type = KvType::F32;
 };
 
 // One output of norm_matmuls: y = h W^T + bias.
@@ -91,9 +95,9 @@ class Backend {
   virtual void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t rope_dim,
                     const float* inv_freq, const int32_t* positions) = 0;
   // Causal attention of q ([T, n_heads, head_dim]) over the cache rows 0 .. pos0 + t
-  // (k_cache, v_cache: [context, n_kv_heads, head_dim], already holding the new rows);
-  // out: [T, n_heads * head_dim]. Scale 1 / sqrt(head_dim).
-  virtual void attention(const float* q, const float* k_cache, const float* v_cache,
+  // (k_cache, v_cache: [context] rows of [n_kv_heads, head_dim] in s.kv_type,
+  // already holding the new rows); out: [T, n_heads * head_dim]. Scale 1 / sqrt(head_dim).
+  virtual void attention(const float* q, const void* k_cache, const void* v_cache,
                          const AttentionShape& s, float* out) = 0;
   // out[i] = silu(gate[i]) * up[i]
   virtual void swiglu(const float* gate, const float* up, int64_t n, float* out) = 0;
@@ -116,10 +120,11 @@ class Backend {
                            float eps, float* h, const WeightView& gate, const WeightView& up,
                            float* up_scratch, float* out);
   // RoPE on q ([T, n_heads, hd]) and k ([T, n_kv_heads, hd]) in place, then k
-  // and v rows t into the cache rows positions[t] ([context, n_kv_heads, hd]).
+  // and v rows t into the cache rows positions[t] ([context] rows in s.kv_type;
+  // the default stores f32 rows only).
   virtual void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
-                             int64_t rope_dim, const float* inv_freq, float* k_cache,
-                             float* v_cache);
+                             int64_t rope_dim, const float* inv_freq, void* k_cache,
+                             void* v_cache);
 };
 
 // One allocation of backend memory holding count elements of T (zero-filled),
@@ -170,6 +175,8 @@ bool backend_built(BackendKind kind);
 int backend_device_count(BackendKind kind);
 // Whether the backend's kernels compute weights of this dtype.
 bool backend_supports_dtype(BackendKind kind, DType dtype);
+// Whether the backend's attention reads a KV cache stored as this type.
+bool backend_supports_kv_type(BackendKind kind, KvType type);
 // A device's name and memory (cuda: the GPU's free and total bytes; cpu: the
 // host, memory 0 = not measured here).
 struct DeviceInfo {

@@ -17,7 +17,8 @@ Transformer::Transformer(const ModelConfig& config, const ShardShape& shape,
   be_.upload(inv_freq_.data(), inv.data(), inv.size() * sizeof(float));
 }
 
-// Activations for T positions; grown only when a longer call comes (prefill).
+// Activations for T positions (scratch_bytes counts them); grown only when a
+// longer call comes (prefill).
 // Recorded steps hold the old pointers, so they are dropped.
 void Transformer::ensure_scratch(int64_t T) {
   if (T <= capacity_) return;
@@ -38,6 +39,15 @@ void Transformer::ensure_scratch(int64_t T) {
   ids_ = Buffer<int32_t>(be_, static_cast<size_t>(T));
   pos_ = Buffer<int32_t>(be_, static_cast<size_t>(T));
   capacity_ = T;
+}
+
+uint64_t Transformer::scratch_bytes(const ModelConfig& c, const ShardShape& shape, int world,
+                                    int64_t T) {
+  const int64_t hd = c.head_dim, vp = shape.vocab_per_rank;
+  const int64_t floats = T * (3 * c.dim + 2 * shape.n_heads * hd + 2 * shape.n_kv_heads * hd +
+                              2 * shape.ffn + vp + (world > 1 ? world * vp : 0));
+  return static_cast<uint64_t>(floats) * sizeof(float) +
+         2 * static_cast<uint64_t>(T) * sizeof(int32_t);
 }
 
 std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t pos0,
@@ -112,7 +122,8 @@ void Transformer::attention_block(int64_t layer, int64_t T, int64_t pos0) {
   const Projection qkv[] = {
       {&lw.wq, lw.bq, q_.data()}, {&lw.wk, lw.bk, k_.data()}, {&lw.wv, lw.bv, v_.data()}};
   be_.norm_matmuls(x_.data(), lw.attn_norm, T, d, config_.rms_eps, h_.data(), qkv);
-  AttentionShape s{T, pos0, shape_.n_heads, shape_.n_kv_heads, hd, pos_.data(), cache_.context()};
+  AttentionShape s{T,           pos0,           shape_.n_heads,  shape_.n_kv_heads,
+                   hd,          pos_.data(),    cache_.context(), cache_.type()};
   // K and V go into this rank's cache rows pos0 .. pos0 + T - 1.
   be_.rope_store_kv(q_.data(), k_.data(), v_.data(), s, config_.rope_dim, inv_freq_.data(),
                     cache_.k(layer), cache_.v(layer));

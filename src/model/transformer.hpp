@@ -29,6 +29,11 @@ class Transformer {
   // last position's [vocab]. Every rank must call it with the same arguments.
   std::vector<float> forward(std::span<const int32_t> ids, int64_t pos0, bool all_logits);
 
+  // Bytes of the activations a rank holds for calls of up to T positions
+  // (what ensure_scratch allocates), for the capacity check before loading.
+  static uint64_t scratch_bytes(const ModelConfig& c, const ShardShape& shape, int world,
+                                int64_t T);
+
   const ModelConfig& config() const { return config_; }
   int64_t context() const { return cache_.context(); }  // positions the KV cache holds
 

@@ -74,6 +74,23 @@ void follow(RankModel& rm, Communicator& comm) {
     rm.transformer->forward(step->ids, step->pos0, step->all_logits);
 }
 
+// --split auto: ratios in proportion to each rank's device memory. Thread
+// ranks on one host (cpu) have one budget: equal shares. GPUs: their free
+// memory, each shared by the ranks on it (under mpirun a process sees only its
+// own GPU: equal shares).
+std::vector<double> auto_split(const RankDevices& d, int world) {
+  if (d.backend == BackendKind::Cpu || static_cast<int>(d.device_of_rank.size()) != world)
+    return {};
+  std::vector<double> ratios;
+  for (int g : d.device_of_rank) {
+    const auto sharing = std::count(d.device_of_rank.begin(), d.device_of_rank.end(), g);
+    ratios.push_back(static_cast<double>(backend_device_info(d.backend, g).free_bytes) /
+                     static_cast<double>(sharing));
+  }
+  if (std::any_of(ratios.begin(), ratios.end(), [](double r) { return !(r > 0); })) return {};
+  return ratios;
+}
+
 }  // namespace
 
 void check_engine_options(const EngineOptions& o) {
@@ -85,6 +102,14 @@ void check_engine_options(const EngineOptions& o) {
                     o.threads, kMaxThreads));
   if (o.max_context < 0)
     throw UsageError(fmt::format("a context of {} positions is not possible", o.max_context));
+  if (o.kv_type && !backend_supports_kv_type(o.backend, *o.kv_type))
+    throw UsageError(fmt::format(
+        "--kv-type {}: the {} backend keeps its KV cache in f32 only; use --kv-type f32 (or "
+        "leave it out) with --device {}, or run on --device cpu",
+        kv_type_name(*o.kv_type), backend_kind_name(o.backend), backend_kind_name(o.backend)));
+  for (double r : o.split)
+    if (!(r > 0) || !std::isfinite(r))
+      throw UsageError(fmt::format("--split: ratio {} is not a number above 0", r));
   if (!(o.timeout_seconds > 0) || !std::isfinite(o.timeout_seconds))
     throw UsageError(fmt::format("--comm-timeout {} is out of range; use a number of seconds > 0",
                                  o.timeout_seconds));
@@ -112,15 +137,47 @@ Engine::Engine(ModelFile model, const EngineOptions& options)
   PlanLimits limits;
   if (options_.backend == BackendKind::Cpu)
     limits.cores = host_cores() * world / ranks_on_this_host(world);  // warns past one rank a core
-  else
-    limits.memory_per_rank = device_memory_per_rank(devices_);
-  plan_ = make_plan(model_, world, limits);
-  const int64_t model_context = model_.config.context_length;
-  if (options_.max_context > model_context)
-    throw Error(
-        fmt::format("a context of {} positions was asked for but this model's context length is {}",
-                    options_.max_context, model_context));
-  context_ = options_.max_context > 0 ? options_.max_context : model_context;
+  context_ = effective_context(options_.max_context, model_.config.context_length);
+  const PlanRequest request{options_.split_auto ? auto_split(devices_, world) : options_.split,
+                            context_, effective_kv_type(options_.kv_type, options_.backend)};
+  plan_ = make_plan(model_, world, limits, request);
+  const MemoryBudget budget = memory_budget(options_, devices_, world);
+  capacity_ = plan_capacity(model_, plan_, budget);
+  if (auto refusal = capacity_refusal(model_, plan_, budget)) throw Error(*refusal);
+}
+
+int64_t effective_context(int64_t asked, int64_t model_context) {
+  return asked > 0 ? asked : std::min(model_context, kDefaultContext);
+}
+
+KvType effective_kv_type(const std::optional<KvType>& asked, BackendKind backend) {
+  if (asked) return *asked;
+  return backend == BackendKind::Cpu ? KvType::F16 : KvType::F32;
+}
+
+MemoryBudget memory_budget(const EngineOptions& o, const RankDevices& d, int world) {
+  MemoryBudget b;
+  b.backend = o.backend;
+  if (o.backend == BackendKind::Cpu) {
+    b.ranks_per_device = ranks_on_this_host(world);
+    b.per_device = host_available_memory();
+    b.source = "MemAvailable";
+  } else {
+    // The GPU with the least free memory, shared by the ranks placed on it.
+    for (int g : d.device_of_rank) {
+      b.ranks_per_device = std::max(
+          b.ranks_per_device,
+          static_cast<int>(std::count(d.device_of_rank.begin(), d.device_of_rank.end(), g)));
+      const uint64_t free = backend_device_info(o.backend, g).free_bytes;
+      if (b.per_device == 0 || free < b.per_device) b.per_device = free;
+    }
+    b.source = "free memory of the GPU";
+  }
+  if (o.mem_budget > 0) {
+    b.per_device = o.mem_budget;
+    b.source = "--mem-budget";
+  }
+  return b;
 }
 
 void Engine::run(const std::function<void(Steps&)>& lead) {
@@ -132,7 +189,8 @@ void Engine::run(const std::function<void(Steps&)>& lead) {
   launch_ranks(launch, [&](Communicator& comm) {
     const auto& devs = devices_.device_of_rank;
     const int device = devs.size() == 1 ? devs[0] : devs[static_cast<size_t>(comm.rank())];
-    const RankModelOptions ro{options_.backend, device, threads_, context_, options_.show_progress};
+    const RankModelOptions ro{options_.backend, device, threads_, context_, plan_.kv_type,
+                              options_.show_progress};
     RankModel rm = make_rank_model(model_, plan_, comm, ro);
     comm.control().barrier();  // every shard is loaded: what follows is generation only
     {
@@ -141,6 +199,7 @@ void Engine::run(const std::function<void(Steps&)>& lead) {
       r.weight_bytes = rm.shard->weight_bytes;
       r.plan_weight_bytes = plan_.ranks[static_cast<size_t>(comm.rank())].weight_bytes;
       r.kv_cache_bytes = rm.cache->bytes();
+      r.plan_kv_cache_bytes = plan_.ranks[static_cast<size_t>(comm.rank())].kv_cache_bytes;
       load_seconds_ = std::max(load_seconds_, rm.load_seconds);
     }
     if (comm.rank() != 0) {

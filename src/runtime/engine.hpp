@@ -13,12 +13,14 @@
 // under mpirun; there run() returns on the other processes once rank 0 is done.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "backend/backend.hpp"
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
+#include "runtime/capacity.hpp"
 #include "runtime/rank_devices.hpp"
 #include "runtime/steps.hpp"
 
@@ -28,14 +30,32 @@ struct EngineOptions {
   std::string model;  // file or folder (the path constructor opens it)
   int tp = 1;
   int threads = 0;  // kernel threads per rank; 0 = cores / ranks on this host
-  // KV cache positions; 0 = the model's context length; more is an Error.
+  // KV cache positions; 0 = min(the model's context length, kDefaultContext).
+  // More than the model's context is allowed (the caller warns).
   int64_t max_context = 0;
+  std::optional<KvType> kv_type;  // --kv-type; unset: f16 on cpu, f32 on cuda (f32 only there)
+  uint64_t mem_budget = 0;        // --mem-budget: bytes of each host (GPU); 0 = detected
+  std::vector<double> split;      // --split ratios, one per rank; empty = equal shares
+  bool split_auto = false;        // --split auto: ratios from the ranks' memory budgets
   double timeout_seconds = 60.0;
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;
   std::vector<int> gpus;             // --gpus (cuda): empty = every visible GPU
   bool communicator_at_tp1 = false;  // tests: the backend's communicator even at tp 1
 };
+
+// The KV cache's positions when -c is left out: the model's context length,
+// at most this (a long-context model would otherwise ask for gigabytes).
+constexpr int64_t kDefaultContext = 4096;
+
+// The context a run gets: asked > 0 as asked, else min(model's, kDefaultContext).
+int64_t effective_context(int64_t asked, int64_t model_context);
+// The kv type a run gets on that backend.
+KvType effective_kv_type(const std::optional<KvType>& asked, BackendKind backend);
+// What each device (host or GPU) of the run holds: --mem-budget, else the
+// host's MemAvailable (cpu) or the GPUs' free memory (cuda), shared by the
+// ranks placed on it.
+MemoryBudget memory_budget(const EngineOptions& options, const RankDevices& devices, int world);
 
 // Throws UsageError for options that no model takes (tp outside 1..kMaxTp,
 // threads outside 0..kMaxThreads, a negative context, a timeout <= 0).
@@ -49,7 +69,8 @@ ModelFile open_engine_model(const std::string& path);
 struct RankReport {
   uint64_t weight_bytes = 0;       // loaded
   uint64_t plan_weight_bytes = 0;  // the plan's figure
-  uint64_t kv_cache_bytes = 0;
+  uint64_t kv_cache_bytes = 0;       // allocated
+  uint64_t plan_kv_cache_bytes = 0;  // the plan's figure
 };
 
 class Engine {
@@ -65,6 +86,8 @@ class Engine {
   // Whether this process holds rank 0 (false on the other processes under mpirun).
   bool leads() const { return leads_; }
   const RankDevices& devices() const { return devices_; }
+  // Each rank's memory need against its device's budget (checked before loading).
+  const Capacity& capacity() const { return capacity_; }
 
   // Loads every rank's shard, then calls lead on rank 0 while the other ranks
   // follow its steps; returns when lead has returned and every rank has
@@ -83,6 +106,7 @@ class Engine {
   int64_t context_ = 0;
   bool leads_ = true;
   RankDevices devices_;
+  Capacity capacity_;
   std::vector<RankReport> ranks_;
   double load_seconds_ = 0;
 };

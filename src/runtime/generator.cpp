@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <span>
 
 #include "base/error.hpp"
 #include "model/tokenizer/tokenizer.hpp"
@@ -79,7 +81,14 @@ GenerateResult generate(Steps& steps, const std::vector<int32_t>& prompt,
   };
 
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits = steps.forward(prompt, 0, false);
+  // The prompt in chunks: a rank's activations never exceed kPrefillChunk
+  // positions (what the capacity check counts); the last chunk's logits are
+  // the prompt's.
+  std::vector<float> logits;
+  for (size_t p0 = 0; p0 < prompt.size(); p0 += static_cast<size_t>(kPrefillChunk)) {
+    const size_t n = std::min(prompt.size() - p0, static_cast<size_t>(kPrefillChunk));
+    logits = steps.forward(std::span(prompt).subspan(p0, n), static_cast<int64_t>(p0), false);
+  }
   r.prefill_seconds = seconds_since(t0);
   int64_t pos = static_cast<int64_t>(prompt.size());
   t0 = std::chrono::steady_clock::now();

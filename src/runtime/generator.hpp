@@ -14,6 +14,9 @@ namespace tplm {
 
 class Tokenizer;
 
+// Positions of the prompt one forward step takes at most (the prefill chunk).
+constexpr int64_t kPrefillChunk = 512;
+
 struct GenerateOptions {
   int64_t max_new_tokens = 256;  // < 0: no limit (until a stop token, a stop string or the context)
   int32_t eos_id = -1;           // stop when produced (-1: none)

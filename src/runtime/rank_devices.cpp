@@ -87,18 +87,6 @@ RankDevices place_ranks(BackendKind backend, int world, const std::vector<int>& 
       world, world, g.size(), g.size()));
 }
 
-uint64_t device_memory_per_rank(const RankDevices& d) {
-  if (d.backend == BackendKind::Cpu) return 0;
-  uint64_t least = 0;
-  for (int g : d.device_of_rank) {
-    const uint64_t free = backend_device_info(d.backend, g).free_bytes;
-    const auto sharing =
-        static_cast<uint64_t>(std::count(d.device_of_rank.begin(), d.device_of_rank.end(), g));
-    if (least == 0 || free / sharing < least) least = free / sharing;
-  }
-  return least;
-}
-
 LaunchOptions launch_options_for(const RankDevices& d, int tp, double timeout_seconds) {
   LaunchOptions o(tp, timeout_seconds);
   if (d.backend != BackendKind::Cuda) return o;

@@ -28,10 +28,6 @@ struct RankDevices {
 // Throws Error naming the problem and the fix.
 RankDevices place_ranks(BackendKind backend, int world, const std::vector<int>& gpus);
 
-// The free memory of the fullest device this process uses, divided among the
-// ranks on it (0 when the backend does not measure it: cpu).
-uint64_t device_memory_per_rank(const RankDevices& d);
-
 // The launcher's communicator factories for that placement.
 LaunchOptions launch_options_for(const RankDevices& d, int tp, double timeout_seconds);
 

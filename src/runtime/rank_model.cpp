@@ -39,10 +39,10 @@ RankModel make_rank_model(const ModelFile& model, const Plan& plan, Communicator
   rm.shard = load_shard(model, plan, comm.rank(), *rm.backend,
                         progress_line(options.show_progress && comm.rank() == 0));
   const ModelConfig& c = model.config;
-  const int64_t context =
-      options.max_context > 0 ? std::min(options.max_context, c.context_length) : c.context_length;
+  // The context may exceed the model's (asked with -c, warned about).
+  const int64_t context = options.max_context > 0 ? options.max_context : c.context_length;
   rm.cache = std::make_unique<KvCache>(*rm.backend, c.n_layers, context, rm.shard->shape.n_kv_heads,
-                                       c.head_dim);
+                                       c.head_dim, options.kv_type);
   rm.transformer = std::make_unique<Transformer>(c, rm.shard->shape, rm.shard->weights, *rm.backend,
                                                  comm, *rm.cache);
   rm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -17,6 +17,10 @@ EngineOptions engine_options(const RunOptions& o) {
   e.tp = o.tp;
   e.threads = o.threads;
   e.max_context = o.max_context;
+  e.kv_type = o.kv_type;
+  e.mem_budget = o.mem_budget;
+  e.split = o.split;
+  e.split_auto = o.split_auto;
   e.timeout_seconds = o.timeout_seconds;
   e.show_progress = o.show_progress;
   e.backend = o.backend;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <optional>
+#include <string>
 
 #include "model/tokenizer/tokenizer.hpp"
 
@@ -10,19 +12,20 @@ namespace tplm {
 
 namespace {
 
-// --context against the model: it may shorten the context, not lengthen it.
-void check_context(int64_t asked, int64_t model_context) {
-  if (asked > model_context)
-    throw Error(fmt::format(
-        "--context {} is more than this model's context length ({} positions); use --context "
-        "{} or less, or leave it out",
-        asked, model_context, model_context));
+// -c above the model's trained context: allowed, but positions past it were
+// never trained (RoPE extrapolates), so the text may degrade.
+std::optional<std::string> context_warning(int64_t asked, int64_t model_context) {
+  if (asked <= model_context) return std::nullopt;
+  return fmt::format(
+      "-c {} is more than this model's trained context ({} positions); positions past {} may "
+      "give poor text",
+      asked, model_context, model_context);
 }
 
 // The prompt against the context, in the words of the option that set it.
 void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {
   if (n == 0 || static_cast<int64_t>(n) <= context) return;
-  if (context < model_context)
+  if (context != model_context)
     throw Error(fmt::format(
         "the prompt is {} tokens but --context {} holds {} positions; shorten the prompt or raise "
         "--context (this model's context length is {})",
@@ -36,17 +39,20 @@ void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {
 
 RunReport run_model(const RunOptions& options,
                     const std::function<void(const std::string&)>& on_text,
-                    const std::function<void(const ModelFile&, const Plan&)>& on_plan) {
+                    const std::function<void(const ModelFile&, const Plan&, const Capacity&)>&
+                        on_plan) {
   check_run_options(options);  // nothing is opened before the options are right
   ModelFile model = open_engine_model(options.model);
   const int64_t model_context = model.config.context_length;
-  check_context(options.max_context, model_context);
   check_logit_bias(options.sampling.logit_bias, model.config.vocab_size);
   Engine engine(std::move(model), engine_options(options));
   RunReport report;
   report.is_rank0 = engine.leads();
+  if (auto w = context_warning(options.max_context, model_context); w && report.is_rank0)
+    std::fprintf(stderr, "tplm: warning: %s\n", w->c_str());
   report.threads_per_rank = engine.threads_per_rank();
   report.plan = engine.plan();
+  report.capacity = engine.capacity();
   if (report.is_rank0) {
     for (const std::string& w : report.plan.warnings)
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
@@ -67,7 +73,7 @@ RunReport run_model(const RunOptions& options,
         "start generation from; give a prompt with -p");
   check_prompt_fits(report.prompt_tokens.size(), engine.context(), model_context);
   check_prompt(report.prompt_tokens.size(), engine.context());
-  if (report.is_rank0 && on_plan) on_plan(engine.model(), engine.plan());
+  if (report.is_rank0 && on_plan) on_plan(engine.model(), engine.plan(), engine.capacity());
 
   GenerateOptions gen;
   gen.max_new_tokens = options.max_new_tokens;

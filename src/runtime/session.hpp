@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parallel/plan.hpp"
+#include "runtime/capacity.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/generator.hpp"
 #include "runtime/run_options.hpp"
@@ -20,6 +21,7 @@ struct RunReport {
   std::string text;                    // prompt and completion as printed
   std::vector<RankReport> ranks;       // every rank (threads); this process's rank under MPI
   Plan plan;
+  Capacity capacity;  // each rank's memory need against its device
   int threads_per_rank = 1;
   double load_seconds = 0;
   bool is_rank0 = true;  // false on the other MPI processes: print nothing
@@ -29,6 +31,7 @@ struct RunReport {
 // tokenized, before any weight is loaded.
 RunReport run_model(const RunOptions& options,
                     const std::function<void(const std::string&)>& on_text,
-                    const std::function<void(const ModelFile&, const Plan&)>& on_plan = {});
+                    const std::function<void(const ModelFile&, const Plan&, const Capacity&)>&
+                        on_plan = {});
 
 }  // namespace tplm

@@ -109,17 +109,6 @@ void bind_tensor(ShardWeights& w, TensorId id, const Loaded& t) {
   }
 }
 
-ShardShape shape_of(const Plan& plan, const RankPlan& rp) {
-  ShardShape s;
-  s.n_heads = rp.heads.size();
-  s.n_kv_heads = rp.kv_heads.size();
-  s.ffn = rp.ffn.size();
-  s.vocab = rp.vocab.size();
-  s.vocab_per_rank = plan.vocab_per_rank;
-  for (const RankPlan& q : plan.ranks) s.vocab_of_rank.push_back(q.vocab.size());
-  return s;
-}
-
 // With tied embeddings the LM head is the embedding table: the rank's vocab
 // rows of it (the whole slice when the table is vocab-parallel).
 void tie_lm_head(ShardWeights& w, const RankPlan& rp) {
@@ -135,11 +124,23 @@ void tie_lm_head(ShardWeights& w, const RankPlan& rp) {
 
 }  // namespace
 
+ShardShape shard_shape(const Plan& plan, int rank) {
+  const RankPlan& rp = plan.ranks.at(static_cast<size_t>(rank));
+  ShardShape s;
+  s.n_heads = rp.heads.size();
+  s.n_kv_heads = rp.kv_heads.size();
+  s.ffn = rp.ffn.size();
+  s.vocab = rp.vocab.size();
+  s.vocab_per_rank = plan.vocab_per_rank;
+  for (const RankPlan& q : plan.ranks) s.vocab_of_rank.push_back(q.vocab.size());
+  return s;
+}
+
 std::unique_ptr<LoadedShard> load_shard(const ModelFile& model, const Plan& plan, int rank,
                                         Backend& backend, const LoadProgress& progress) {
   const RankPlan& rp = plan.ranks.at(static_cast<size_t>(rank));
   auto shard = std::make_unique<LoadedShard>();
-  shard->shape = shape_of(plan, rp);
+  shard->shape = shard_shape(plan, rank);
   shard->weights.layers.resize(static_cast<size_t>(model.config.n_layers));
   Loader loader(model, *shard, backend);
   uint64_t done = 0;

@@ -36,6 +36,9 @@ class LoadedShard {
 // progress(done_bytes, total_bytes) is called after each tensor (may be empty).
 using LoadProgress = std::function<void(uint64_t, uint64_t)>;
 
+// Rank rank's share of the model's dimensions, as the forward pass sees it.
+ShardShape shard_shape(const Plan& plan, int rank);
+
 std::unique_ptr<LoadedShard> load_shard(const ModelFile& model, const Plan& plan, int rank,
                                         Backend& backend, const LoadProgress& progress = {});
 

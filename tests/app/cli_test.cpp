@@ -281,15 +281,17 @@ TEST(Cli, RuntimeFailuresExit1) {
   }
 }
 
-// --context may shorten the model's context, not lengthen it; the messages say
-// which one is the limit.
+// --context may exceed the model's trained context, with a warning (issue 10);
+// the messages say which one is the limit.
 TEST(Cli, ContextMessagesNameTheRightLimit) {
-  Result r = tplm("run " + stories_args() + " --context 100000 -p hi");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--context 100000 is more than this model's context length (512 "
-                       "positions); use --context 512 or less"),
+  Result r = tplm("run " + stories_args() + " --context 2048 -n 4 -p hi");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("tplm: warning: -c 2048 is more than this model's trained context (512 "
+                       "positions)"),
             std::string::npos)
       << r.err;
+  r = tplm("run " + stories_args() + " -n 4 -p hi");
+  EXPECT_EQ(r.err.find("trained context"), std::string::npos) << r.err;
   r = tplm("run " + stories_args() + " -c 4 -p 'Once upon a time there was'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("the prompt is 7 tokens but --context 4 holds 4 positions; shorten the "
@@ -533,6 +535,93 @@ TEST(Cli, OversubscribedThreadsAreAWarning) {
       tplm("bench -m " + stories_bin() + " --prompt-tokens 4 --gen-tokens 1 -t " + threads);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_NE(b.err.find("tplm: warning: --threads " + threads), std::string::npos) << b.err;
+}
+
+// Issue 10: memory per rank against --mem-budget, before anything is loaded.
+// The sparse 1B model's ~4.4 GB of f32 weights do not fit a 3 GiB host; the
+// refusal names the numbers and a way out that adds hosts (never a larger tp
+// on the same host), and that plan then fits.
+TEST(Cli, MemBudgetRefusesWeightsTooBigAndTheSuggestedHostsFit) {
+  const std::string model = sparse_1b_model().string();
+  Result r = tplm("run -m " + model + " -p hi --mem-budget 3G");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("tplm: error: rank 0 needs 4."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("GiB (weights 4."), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("its host has 3.0 GiB available (--mem-budget)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("--tp 2 over 2 hosts, one rank each ("), std::string::npos) << r.err;
+  // Two ranks on this one host share its 3 GiB: still no fit, and no advice
+  // of a tp on this host.
+  r = tplm("plan -m " + model + " --tp 2 --mem-budget 3G");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("ranks 0..1 share one host and need"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("host 0 (ranks 0..1): needs"), std::string::npos) << r.out;
+  // The suggestion: one rank on each of 2 hosts.
+  r = tplm("plan -m " + model + " --tp 2 --hosts 2 --mem-budget 3G");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("host 1 (rank 1): needs 2."), std::string::npos) << r.out;
+}
+
+// The KV cache at a long context: the refusal offers a shorter context and a
+// smaller kv type, and each of them then runs.
+TEST(Cli, MemBudgetRefusesKvCacheTooBigAndTheSuggestionsRun) {
+  const std::string base = "run " + stories_args() + " -p hi -n 2 --mem-budget 30M ";
+  Result r = tplm(base + "-c 60000 --kv-type f32");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("KV cache 73.2 MiB for 60000 positions as f32"), std::string::npos)
+      << r.err;
+  const size_t at = r.err.find("use -c ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int64_t ctx = std::stoll(r.err.substr(at + 7));
+  EXPECT_GT(ctx, 512);
+  EXPECT_LT(ctx, 60000);
+  EXPECT_NE(r.err.find("--kv-type q8_0 ("), std::string::npos) << r.err;
+  r = tplm(base + "-c " + std::to_string(ctx) + " --kv-type f32");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = tplm(base + "-c 60000 --kv-type q8_0");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// -c: the default is the model's context (at most 4096), printed; a longer
+// one is allowed with a warning (see ContextMessagesNameTheRightLimit).
+TEST(Cli, ContextAndKvTypeArePrinted) {
+  Result r = tplm("run " + stories_args() + " -p hi -n 2");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("context 512, kv f16"), std::string::npos) << r.err;
+  r = tplm("run " + stories_args() + " -p hi -n 2 -c 100 --kv-type q8_0 --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["context"], 100);
+  EXPECT_EQ(j["kv_type"], "q8_0");
+  EXPECT_EQ(j["ranks"][0]["kv_cache_bytes"], j["ranks"][0]["plan_kv_cache_bytes"]);
+  r = tplm("plan -m " + sparse_1b_model().string());
+  EXPECT_NE(r.out.find("kv cache: 2048 positions (the model's context) as f16"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(Cli, CapacityOptionErrors) {
+  const std::string m = "-m " + fifo_model() + " ";
+  const std::vector<Case> usage = {
+      {"run " + m + "-p hi --kv-type q4", "--kv-type: q4 not in {f16,f32,q8_0}"},
+      {"run " + m + "-p hi --kv-type q8_0 --device cuda",
+       "--kv-type q8_0: the cuda backend keeps its KV cache in f32 only"},
+      {"run " + m + "-p hi --mem-budget 12Q", "--mem-budget 12Q: not a size"},
+      {"run " + m + "-p hi --mem-budget 0", "--mem-budget 0 is out of range"},
+      {"run " + m + "-p hi --split 3,x", "--split 3,x: 'x' is not a ratio"},
+      {"run " + m + "-p hi --split 3,-1", "--split 3,-1: '-1' is not a ratio"},
+      {"plan " + m + "--split 3,", "--split 3,: give one number above 0 per rank"},
+  };
+  for (const Case& c : usage) {
+    const Result r = tplm(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+  }
+  const Result r = tplm("run " + stories_args() + " -p hi --tp 3 --split 3,1");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--split has 2 ratios but tp is 3; give one ratio per rank"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

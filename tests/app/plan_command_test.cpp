@@ -33,8 +33,12 @@ TEST(PlanCommand, Tp2PrintsEachRanksShare) {
   EXPECT_NE(r.output.find("rank 1: heads [4, 8) kv heads [2, 4) ffn [86, 172) vocab [256, 512)"),
             std::string::npos)
       << r.output;
-  // 5 layers x 512 positions x 2 kv heads x 8 dims x (K, V) x 4 bytes.
-  EXPECT_NE(r.output.find("kv cache 327680 bytes"), std::string::npos) << r.output;
+  // 5 layers x 512 positions x 2 kv heads x 8 dims x (K, V) x 2 bytes (f16, the default).
+  EXPECT_NE(r.output.find("kv cache 163840 bytes"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("kv cache: 512 positions (the model's context) as f16"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("host 0 (ranks 0..1): needs "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("embedding: vocab-parallel"), std::string::npos) << r.output;
 }
 

@@ -50,6 +50,7 @@ EngineOptions test_options(int tp, BackendKind backend) {
   o.threads = 1;
   o.show_progress = false;
   o.backend = backend;
+  o.kv_type = KvType::F32;  // the reference checks compare f32 logits
   return o;
 }
 

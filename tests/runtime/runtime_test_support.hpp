@@ -28,7 +28,8 @@ Golden read_golden(const std::string& name);
 // max|a - b| / max|b|
 double relative_diff(const std::vector<float>& a, const std::vector<float>& b);
 
-// The tests' engine: tp ranks of one kernel thread each, no progress line.
+// The tests' engine: tp ranks of one kernel thread each, no progress line,
+// an f32 KV cache (the run's default is f16 on cpu).
 EngineOptions test_options(int tp, BackendKind backend = BackendKind::Cpu);
 
 // Runs job on rank 0 of the engine, while the other ranks follow its steps.

@@ -44,5 +44,29 @@ TEST(ShardMemory, Tp5IsRefusedWithThePlansMessage) {
   }
 }
 
+// The plan's KV cache bytes are what each rank allocates, for every kv type,
+// at an uneven tp and a context other than the model's.
+TEST(ShardMemory, KvCacheBytesArePlannedForEveryKvType) {
+  ModelFile model = open_model(test::stories_dir() / "stories260K.bin");
+  for (KvType t : {KvType::F32, KvType::F16, KvType::Q8_0}) {
+    EngineOptions o = test::test_options(3);
+    o.kv_type = t;
+    o.max_context = 300;
+    Engine engine(model, o);
+    engine.run([](Steps&) {});
+    ASSERT_EQ(engine.ranks().size(), 3u);
+    for (const RankReport& r : engine.ranks()) {
+      EXPECT_EQ(r.kv_cache_bytes, r.plan_kv_cache_bytes) << kv_type_name(t);
+      EXPECT_GT(r.kv_cache_bytes, 0u);
+    }
+    // 5 layers x 300 positions x (K, V) x rank 0's 2 kv heads of 8 values.
+    const uint64_t values = 5ull * 300 * 2 * 2 * 8;
+    const uint64_t want = t == KvType::F32 ? values * 4
+                          : t == KvType::F16 ? values * 2
+                                             : values + values / 8 * 2;  // q8_0: blocks of 8
+    EXPECT_EQ(engine.ranks()[0].kv_cache_bytes, want) << kv_type_name(t);
+  }
+}
+
 }  // namespace
 }  // namespace tplm

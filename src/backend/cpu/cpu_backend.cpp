@@ -11,6 +11,7 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
+#include "backend/cpu/kv_rows.hpp"
 #include "backend/cpu/ops.hpp"
 #include "backend/cpu/qdot.hpp"
 #include "backend/cpu/thread_pool.hpp"
@@ -116,14 +117,33 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void attention(const float* q, const float* k_cache, const float* v_cache,
+  void attention(const float* q, const void* k_cache, const void* v_cache,
                  const AttentionShape& s, float* out) override {
     check_attention(s);
     const int64_t tasks = s.n_tokens * s.n_heads;
     const int64_t work = 2 * (s.pos0 + s.n_tokens) * s.head_dim;
     pool_.parallel_for(tasks, grain_for(work), [&](int64_t j0, int64_t j1) {
-      std::vector<float> scores(static_cast<size_t>(s.pos0 + s.n_tokens));
-      cpu::attention_tasks(q, k_cache, v_cache, s, out, j0, j1, scores.data());
+      std::vector<float> scratch(static_cast<size_t>(s.head_dim + s.pos0 + s.n_tokens));
+      cpu::attention_tasks(q, k_cache, v_cache, s, out, j0, j1, scratch.data());
+    });
+  }
+
+  // RoPE, then the new K and V rows stored in the cache's type.
+  void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
+                     int64_t rope_dim, const float* inv_freq, void* k_cache,
+                     void* v_cache) override {
+    rope(q, s.n_tokens, s.n_heads, s.head_dim, rope_dim, inv_freq, s.positions);
+    rope(k, s.n_tokens, s.n_kv_heads, s.head_dim, rope_dim, inv_freq, s.positions);
+    const int64_t row = s.n_kv_heads * s.head_dim;
+    const auto row_bytes = static_cast<int64_t>(kv_row_bytes(s.kv_type, s.n_kv_heads, s.head_dim));
+    pool_.parallel_for(s.n_tokens, grain_for(4 * row), [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t p = s.pos0 + t;
+        cpu::store_kv_row(s.kv_type, k + t * row, s.n_kv_heads, s.head_dim,
+                          static_cast<uint8_t*>(k_cache) + p * row_bytes);
+        cpu::store_kv_row(s.kv_type, v + t * row, s.n_kv_heads, s.head_dim,
+                          static_cast<uint8_t*>(v_cache) + p * row_bytes);
+      }
     });
   }
 

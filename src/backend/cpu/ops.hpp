@@ -19,9 +19,9 @@ void swiglu_range(const float* gate, const float* up, float* out, int64_t i0, in
 // Elements [i0, i1): x += y.
 void add_range(float* x, const float* y, int64_t i0, int64_t i1);
 // Tasks [j0, j1) of attention, task j = (token j / n_heads, head j % n_heads).
-// scores: scratch of at least pos0 + T floats.
-void attention_tasks(const float* q, const float* k_cache, const float* v_cache,
-                     const AttentionShape& s, float* out, int64_t j0, int64_t j1, float* scores);
+// K and V rows in s.kv_type. scratch: at least head_dim + pos0 + T floats.
+void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
+                     const AttentionShape& s, float* out, int64_t j0, int64_t j1, float* scratch);
 // Tokens [t0, t1) of a (vocab-parallel) embedding lookup.
 void embed_rows(const WeightView& table, int64_t row_begin, const int32_t* ids, float* out,
                 int64_t t0, int64_t t1);

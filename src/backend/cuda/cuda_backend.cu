@@ -187,9 +187,11 @@ class CudaBackend final : public Backend {
             const float* inv_freq, const int32_t* positions) override {
     cuda::rope(x, T, n_heads, head_dim, rope_dim, inv_freq, positions, stream_);
   }
-  void attention(const float* q, const float* k_cache, const float* v_cache,
-                 const AttentionShape& s, float* out) override {
+  void attention(const float* q, const void* k_rows, const void* v_rows, const AttentionShape& s,
+                 float* out) override {
     check_attention(s);
+    const auto* k_cache = static_cast<const float*>(k_rows);
+    const auto* v_cache = static_cast<const float*>(v_rows);
     if (s.n_tokens <= 0) return;
     auto t = timer_->time(
         s.n_tokens <= cuda::kDecodeMaxTokens ? "attention decode" : "attention prefill", 0);
@@ -248,9 +250,11 @@ class CudaBackend final : public Backend {
     Backend::norm_swiglu(x, norm_weight, T, dim, eps, h, gate, up, up_scratch, out);
   }
   void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s, int64_t rope_dim,
-                     const float* inv_freq, float* k_cache, float* v_cache) override {
+                     const float* inv_freq, void* k_cache, void* v_cache) override {
+    check_kv_type(s);
     auto t = timer_->time("rope+store kv", 0);
-    cuda::rope_store_kv(q, k, v, s, rope_dim, inv_freq, k_cache, v_cache, stream_);
+    cuda::rope_store_kv(q, k, v, s, rope_dim, inv_freq, static_cast<float*>(k_cache),
+                        static_cast<float*>(v_cache), stream_);
   }
 
  private:
@@ -376,7 +380,15 @@ class CudaBackend final : public Backend {
           static_cast<int>(H * hd), group * hd, static_cast<int>(KV)));
   }
 
+  // The engine refuses other kv types for --device cuda before loading.
+  static void check_kv_type(const AttentionShape& s) {
+    if (s.kv_type != KvType::F32)
+      throw Error(std::string("the cuda backend keeps an f32 KV cache only, not ") +
+                  std::string(kv_type_name(s.kv_type)));
+  }
+
   static void check_attention(const AttentionShape& s) {
+    check_kv_type(s);
     if (s.n_tokens < 0 || s.pos0 < 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.head_dim <= 0 ||
         s.n_heads % s.n_kv_heads != 0 || s.positions == nullptr)
       throw Error("cuda attention: bad shape (n_tokens " + std::to_string(s.n_tokens) +
