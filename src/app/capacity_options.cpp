@@ -15,8 +15,7 @@ void add_capacity_options(CLI::App* cmd, CapacityArgs& args) {
                   "KV cache positions (default: the model's context length, at most 4096; more "
                   "than the model's is allowed, with a warning)");
   cmd->add_option_function<std::string>(
-         "--kv-type",
-         [&args](const std::string& name) { args.kv_type = kv_type_from_name(name); },
+         "--kv-type", [&args](const std::string& name) { args.kv_type = kv_type_from_name(name); },
          "how the KV cache stores K and V: f16 (default on cpu), f32 (the only one on cuda), "
          "q8_0")
       ->check(CLI::IsMember({"f16", "f32", "q8_0"}));

@@ -1,8 +1,8 @@
 // `tplm plan -m MODEL --tp N [--devices D] [-c N] [--kv-type T] [--split R]
 // [--mem-budget SIZE] [--json]`: what each rank would own and need (weights,
 // KV cache, activations, buffers) and each host's total against its memory,
-// without loading a weight; a plan that does not fit prints why and exits 1. A tp the model cannot take prints the
-// PlanError (every reason and the valid tp values) and exits 1; a tp above
+// without loading a weight; a plan that does not fit prints why and exits 1. A tp the model cannot
+// take prints the PlanError (every reason and the valid tp values) and exits 1; a tp above
 // --devices says so and the tp values that fit.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -123,13 +123,12 @@ std::string plan_text(const ModelFile& m, const Plan& p, const Capacity* cap) {
                  p.kv_replication, bytes_text(p.total_weight_bytes),
                  bytes_text(p.replicated_weight_bytes));
   fmt::format_to(std::back_inserter(out), "embedding: {}\n", p.embedding_reason);
-  fmt::format_to(std::back_inserter(out), "kv cache: {} positions{} as {}{}\n", p.context,
-                 p.context == c.context_length
-                     ? std::string(" (the model's context)")
-                     : fmt::format(" (the model's context is {})", c.context_length),
-                 kv_type_name(p.kv_type),
-                 p.split.empty() ? std::string()
-                                 : fmt::format("; split ratios {}", fmt::join(p.split, ",")));
+  fmt::format_to(
+      std::back_inserter(out), "kv cache: {} positions{} as {}{}\n", p.context,
+      p.context == c.context_length ? std::string(" (the model's context)")
+                                    : fmt::format(" (the model's context is {})", c.context_length),
+      kv_type_name(p.kv_type),
+      p.split.empty() ? std::string() : fmt::format("; split ratios {}", fmt::join(p.split, ",")));
   for (const RankPlan& rp : p.ranks)
     fmt::format_to(std::back_inserter(out),
                    "rank {}: heads {} kv heads {} ffn {} vocab {} weights {} kv cache {}\n",
@@ -203,8 +202,8 @@ CommandAction add_plan_command(CLI::App& app) {
                               effective_kv_type(eo.kv_type, BackendKind::Cpu)};
     const Plan p = make_plan(m, args->tp, limits, request);
     if (args->hosts < 1 || args->hosts > args->tp)
-      throw UsageError(fmt::format("--hosts {} is out of range; use 1 to --tp ({})", args->hosts,
-                                   args->tp));
+      throw UsageError(
+          fmt::format("--hosts {} is out of range; use 1 to --tp ({})", args->hosts, args->tp));
     RankDevices devices;
     MemoryBudget budget = memory_budget(eo, devices, args->tp);
     budget.ranks_per_device = (args->tp + args->hosts - 1) / args->hosts;

@@ -8,8 +8,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "app/cli.hpp"
 #include "app/capacity_options.hpp"
+#include "app/cli.hpp"
 #include "app/cli_values.hpp"
 #include "app/device_options.hpp"
 #include "app/plan_text.hpp"

@@ -123,8 +123,7 @@ class Backend {
   // and v rows t into the cache rows positions[t] ([context] rows in s.kv_type;
   // the default stores f32 rows only).
   virtual void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
-                             int64_t rope_dim, const float* inv_freq, void* k_cache,
-                             void* v_cache);
+                             int64_t rope_dim, const float* inv_freq, void* k_cache, void* v_cache);
 };
 
 // One allocation of backend memory holding count elements of T (zero-filled),

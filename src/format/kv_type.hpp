@@ -15,7 +15,7 @@ namespace tplm {
 
 enum class KvType : uint8_t { F32, F16, Q8_0 };
 
-std::string_view kv_type_name(KvType t);                        // "f32", "f16", "q8_0"
+std::string_view kv_type_name(KvType t);                         // "f32", "f16", "q8_0"
 std::optional<KvType> kv_type_from_name(std::string_view name);  // the names above
 // Values in one q8_0 block of a head: gcd(head_dim, 32).
 int64_t kv_q8_block(int64_t head_dim);

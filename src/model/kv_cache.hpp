@@ -12,15 +12,15 @@ namespace tplm {
 
 class KvCache {
  public:
-  KvCache(Backend& backend, int64_t n_layers, int64_t context, int64_t n_kv_heads,
-          int64_t head_dim, KvType type = KvType::F32);
+  KvCache(Backend& backend, int64_t n_layers, int64_t context, int64_t n_kv_heads, int64_t head_dim,
+          KvType type = KvType::F32);
 
   void* k(int64_t layer) { return k_[static_cast<size_t>(layer)].data(); }
   void* v(int64_t layer) { return v_[static_cast<size_t>(layer)].data(); }
   int64_t context() const { return context_; }
   KvType type() const { return type_; }
   uint64_t row_bytes() const { return row_bytes_; }  // one position of one layer's K (or V)
-  uint64_t bytes() const { return bytes_; }           // what was allocated: the plan's figure
+  uint64_t bytes() const { return bytes_; }          // what was allocated: the plan's figure
 
  private:
   int64_t context_ = 0;

@@ -88,8 +88,8 @@ void Transformer::download_logits(const float* full, int64_t n, float* host) {
   const int64_t V = config_.vocab_size, vp = shape_.vocab_per_rank;
   const int64_t row = comm_.world_size() * vp;
   const std::vector<int64_t>& rows = shape_.vocab_of_rank;
-  const bool contiguous =
-      rows.size() <= 1 || std::all_of(rows.begin(), rows.end() - 1, [&](int64_t r) { return r == vp; });
+  const bool contiguous = rows.size() <= 1 || std::all_of(rows.begin(), rows.end() - 1,
+                                                          [&](int64_t r) { return r == vp; });
   for (int64_t t = 0; t < n; ++t) {
     if (contiguous) {
       be_.download(host + t * V, full + t * row, static_cast<size_t>(V) * sizeof(float));
@@ -122,8 +122,8 @@ void Transformer::attention_block(int64_t layer, int64_t T, int64_t pos0) {
   const Projection qkv[] = {
       {&lw.wq, lw.bq, q_.data()}, {&lw.wk, lw.bk, k_.data()}, {&lw.wv, lw.bv, v_.data()}};
   be_.norm_matmuls(x_.data(), lw.attn_norm, T, d, config_.rms_eps, h_.data(), qkv);
-  AttentionShape s{T,           pos0,           shape_.n_heads,  shape_.n_kv_heads,
-                   hd,          pos_.data(),    cache_.context(), cache_.type()};
+  AttentionShape s{T,  pos0,        shape_.n_heads,   shape_.n_kv_heads,
+                   hd, pos_.data(), cache_.context(), cache_.type()};
   // K and V go into this rank's cache rows pos0 .. pos0 + T - 1.
   be_.rope_store_kv(q_.data(), k_.data(), v_.data(), s, config_.rope_dim, inv_freq_.data(),
                     cache_.k(layer), cache_.v(layer));

@@ -119,9 +119,10 @@ std::vector<std::string> head_violations(const ModelConfig& c, int tp) {
                         c.n_kv_heads)};
   const int64_t group = c.n_heads / c.n_kv_heads, rep = tp / c.n_kv_heads;
   if (group < rep)
-    return {fmt::format("each of the {} kv heads is read by {} query heads, fewer than the {} "
-                        "ranks that would share it",
-                        c.n_kv_heads, group, rep)};
+    return {
+        fmt::format("each of the {} kv heads is read by {} query heads, fewer than the {} "
+                    "ranks that would share it",
+                    c.n_kv_heads, group, rep)};
   return {};
 }
 
@@ -134,8 +135,8 @@ std::vector<std::string> shape_violations(const ModelFile& m, int tp,
     return {fmt::format("the model has {} attention heads, {} kv heads and head_dim {}", c.n_heads,
                         c.n_kv_heads, c.head_dim)};
   if (!split.empty() && split.size() != static_cast<size_t>(tp))
-    return {fmt::format("--split has {} ratios but tp is {}; give one ratio per rank",
-                        split.size(), tp)};
+    return {fmt::format("--split has {} ratios but tp is {}; give one ratio per rank", split.size(),
+                        tp)};
   std::vector<std::string> v = head_violations(c, tp);
   const int64_t ffn_unit = input_block(m, Role::FfnCols);
   if (c.ffn_dim % ffn_unit)

@@ -65,10 +65,10 @@ struct Plan {
   // (one count, as NCCL's all-gather needs); a rank with fewer real rows pads
   // the end with scores that are never read. The gathered logits are then the
   // vocabulary in order, followed by the padding.
-  int64_t vocab_per_rank = 0;  // the largest rank's vocabulary rows
+  int64_t vocab_per_rank = 0;    // the largest rank's vocabulary rows
   std::string embedding_reason;  // why the plan split or replicated the embedding
-  std::vector<double> split;    // the ratios asked for (--split); empty: equal shares
-  int64_t context = 0;          // KV cache positions the kv_cache_bytes are for
+  std::vector<double> split;     // the ratios asked for (--split); empty: equal shares
+  int64_t context = 0;           // KV cache positions the kv_cache_bytes are for
   KvType kv_type = KvType::F32;  // how the KV cache stores its rows
   std::vector<RankPlan> ranks;
   uint64_t total_weight_bytes = 0;       // the model's weights, unsplit

@@ -45,7 +45,8 @@ inline std::vector<int64_t> weighted_counts(int64_t n, std::span<const double> w
   }
   std::vector<size_t> order(tp);
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return frac[a] > frac[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return frac[a] > frac[b]; });
   for (size_t i = 0; given < n && i < tp; ++i, ++given) ++count[order[i]];
   return count;
 }

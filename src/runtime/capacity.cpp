@@ -55,7 +55,8 @@ int64_t context_that_fits(const Plan& p, const Capacity& c, size_t device) {
   const uint64_t fixed = c.device_need[device] - kv;
   if (p.context <= 0 || kv == 0 || fixed >= c.budget.per_device) return 0;
   const uint64_t per_position = kv / static_cast<uint64_t>(p.context);
-  auto ctx = static_cast<int64_t>((c.budget.per_device - fixed) / std::max<uint64_t>(1, per_position));
+  auto ctx =
+      static_cast<int64_t>((c.budget.per_device - fixed) / std::max<uint64_t>(1, per_position));
   if (ctx >= 256) ctx -= ctx % 256;
   return ctx < p.context ? ctx : 0;
 }
@@ -113,21 +114,21 @@ std::optional<std::string> capacity_refusal(const ModelFile& m, const Plan& p,
     if (c.ranks[static_cast<size_t>(r)].total() > c.ranks[static_cast<size_t>(worst)].total())
       worst = r;
   const RankNeed& w = c.ranks[static_cast<size_t>(worst)];
-  const std::string parts = fmt::format(
-      "weights {}, KV cache {} for {} positions as {}, activations {}, buffers {}",
-      memory_text(w.weights), memory_text(w.kv_cache), p.context, kv_type_name(p.kv_type),
-      memory_text(w.activations), memory_text(w.buffers));
+  const std::string parts =
+      fmt::format("weights {}, KV cache {} for {} positions as {}, activations {}, buffers {}",
+                  memory_text(w.weights), memory_text(w.kv_cache), p.context,
+                  kv_type_name(p.kv_type), memory_text(w.activations), memory_text(w.buffers));
   const char* word = device_word(budget);
   std::string msg =
       first == last
           ? fmt::format("rank {} needs {} ({}); its {} has {} available ({})", worst,
                         memory_text(w.total()), parts, word, memory_text(budget.per_device),
                         budget.source)
-          : fmt::format("ranks {}..{} share one {} and need {} together (rank {}: {} = {}); it "
-                        "has {} available ({})",
-                        first, last, word, memory_text(c.device_need[dev]), worst,
-                        memory_text(w.total()), parts, memory_text(budget.per_device),
-                        budget.source);
+          : fmt::format(
+                "ranks {}..{} share one {} and need {} together (rank {}: {} = {}); it "
+                "has {} available ({})",
+                first, last, word, memory_text(c.device_need[dev]), worst, memory_text(w.total()),
+                parts, memory_text(budget.per_device), budget.source);
   // Ways out: what shrinks this device's need, then more devices. A larger tp
   // on the same device is never one: its ranks share the same memory.
   std::vector<std::string> ways;
@@ -201,8 +202,8 @@ uint64_t parse_memory_size(const std::string& text, const std::string& option) {
     throw bad();
   const double bytes = v * scale;
   if (!std::isfinite(bytes) || bytes < 1 || bytes > 1e18)
-    throw UsageError(fmt::format("{} {} is out of range; give a size above 0, e.g. 512M or 2G",
-                                 option, text));
+    throw UsageError(
+        fmt::format("{} {} is out of range; give a size above 0, e.g. 512M or 2G", option, text));
   return static_cast<uint64_t>(bytes);
 }
 

@@ -189,8 +189,8 @@ void Engine::run(const std::function<void(Steps&)>& lead) {
   launch_ranks(launch, [&](Communicator& comm) {
     const auto& devs = devices_.device_of_rank;
     const int device = devs.size() == 1 ? devs[0] : devs[static_cast<size_t>(comm.rank())];
-    const RankModelOptions ro{options_.backend, device, threads_, context_, plan_.kv_type,
-                              options_.show_progress};
+    const RankModelOptions ro{options_.backend, device,        threads_,
+                              context_,         plan_.kv_type, options_.show_progress};
     RankModel rm = make_rank_model(model_, plan_, comm, ro);
     comm.control().barrier();  // every shard is loaded: what follows is generation only
     {

@@ -67,8 +67,8 @@ void check_engine_options(const EngineOptions& options);
 ModelFile open_engine_model(const std::string& path);
 
 struct RankReport {
-  uint64_t weight_bytes = 0;       // loaded
-  uint64_t plan_weight_bytes = 0;  // the plan's figure
+  uint64_t weight_bytes = 0;         // loaded
+  uint64_t plan_weight_bytes = 0;    // the plan's figure
   uint64_t kv_cache_bytes = 0;       // allocated
   uint64_t plan_kv_cache_bytes = 0;  // the plan's figure
 };

@@ -23,8 +23,8 @@ struct RunOptions {
   std::vector<std::string> stop;  // stop strings
   SamplerOptions sampling;
   int tp = 1;
-  int threads = 0;          // kernel threads per rank; 0 = cores / ranks (at least 1)
-  int64_t max_context = 0;  // KV cache positions; 0 = min(the model's context length, 4096)
+  int threads = 0;                // kernel threads per rank; 0 = cores / ranks (at least 1)
+  int64_t max_context = 0;        // KV cache positions; 0 = min(the model's context length, 4096)
   std::optional<KvType> kv_type;  // --kv-type; unset: f16 on cpu, f32 on cuda
   uint64_t mem_budget = 0;        // --mem-budget bytes of each host (GPU); 0 = detected
   std::vector<double> split;      // --split ratios; empty = equal shares

@@ -37,10 +37,9 @@ void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {
 
 }  // namespace
 
-RunReport run_model(const RunOptions& options,
-                    const std::function<void(const std::string&)>& on_text,
-                    const std::function<void(const ModelFile&, const Plan&, const Capacity&)>&
-                        on_plan) {
+RunReport run_model(
+    const RunOptions& options, const std::function<void(const std::string&)>& on_text,
+    const std::function<void(const ModelFile&, const Plan&, const Capacity&)>& on_plan) {
   check_run_options(options);  // nothing is opened before the options are right
   ModelFile model = open_engine_model(options.model);
   const int64_t model_context = model.config.context_length;

@@ -29,9 +29,8 @@ struct RunReport {
 
 // on_plan is called on rank 0 once the plan is made and the prompt is
 // tokenized, before any weight is loaded.
-RunReport run_model(const RunOptions& options,
-                    const std::function<void(const std::string&)>& on_text,
-                    const std::function<void(const ModelFile&, const Plan&, const Capacity&)>&
-                        on_plan = {});
+RunReport run_model(
+    const RunOptions& options, const std::function<void(const std::string&)>& on_text,
+    const std::function<void(const ModelFile&, const Plan&, const Capacity&)>& on_plan = {});
 
 }  // namespace tplm

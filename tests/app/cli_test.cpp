@@ -568,8 +568,7 @@ TEST(Cli, MemBudgetRefusesKvCacheTooBigAndTheSuggestionsRun) {
   const std::string base = "run " + stories_args() + " -p hi -n 2 --mem-budget 30M ";
   Result r = tplm(base + "-c 60000 --kv-type f32");
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("KV cache 73.2 MiB for 60000 positions as f32"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("KV cache 73.2 MiB for 60000 positions as f32"), std::string::npos) << r.err;
   const size_t at = r.err.find("use -c ");
   ASSERT_NE(at, std::string::npos) << r.err;
   const int64_t ctx = std::stoll(r.err.substr(at + 7));
@@ -595,8 +594,7 @@ TEST(Cli, ContextAndKvTypeArePrinted) {
   EXPECT_EQ(j["kv_type"], "q8_0");
   EXPECT_EQ(j["ranks"][0]["kv_cache_bytes"], j["ranks"][0]["plan_kv_cache_bytes"]);
   r = tplm("plan -m " + sparse_1b_model().string());
-  EXPECT_NE(r.out.find("kv cache: 2048 positions (the model's context) as f16"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("kv cache: 2048 positions (the model's context) as f16"), std::string::npos)
       << r.out;
 }
 

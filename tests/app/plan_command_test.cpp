@@ -1,4 +1,5 @@
-// `tplm plan` on stories260K: the ranges per rank, the JSON, tp 3's uneven deal and the refusal of tp 5.
+// `tplm plan` on stories260K: the ranges per rank, the JSON, tp 3's uneven deal and the refusal of
+// tp 5.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -48,8 +49,7 @@ TEST(PlanCommand, Tp3DealsKvHeadsUnevenly) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("rank 0: heads [0, 4) kv heads [0, 2) ffn [0, 58)"), std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("rank 2: heads [6, 8) kv heads [3, 4) ffn [115, 172)"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("rank 2: heads [6, 8) kv heads [3, 4) ffn [115, 172)"), std::string::npos)
       << r.output;
 }
 

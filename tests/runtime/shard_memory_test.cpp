@@ -39,8 +39,7 @@ TEST(ShardMemory, Tp5IsRefusedWithThePlansMessage) {
     test::run_on_ranks(model, 5, [](Steps&) { return test::RankOutput{}; });
     FAIL() << "tp 5 was accepted";
   } catch (const PlanError& e) {
-    EXPECT_NE(std::string(e.what()).find("valid tp: 1, 2, 3, 4, 8"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("valid tp: 1, 2, 3, 4, 8"), std::string::npos) << e.what();
   }
 }
 
@@ -61,7 +60,7 @@ TEST(ShardMemory, KvCacheBytesArePlannedForEveryKvType) {
     }
     // 5 layers x 300 positions x (K, V) x rank 0's 2 kv heads of 8 values.
     const uint64_t values = 5ull * 300 * 2 * 2 * 8;
-    const uint64_t want = t == KvType::F32 ? values * 4
+    const uint64_t want = t == KvType::F32   ? values * 4
                           : t == KvType::F16 ? values * 2
                                              : values + values / 8 * 2;  // q8_0: blocks of 8
     EXPECT_EQ(engine.ranks()[0].kv_cache_bytes, want) << kv_type_name(t);

@@ -1,8 +1,8 @@
 // Invariant 2 of DESIGN.md on the random fixture models (every dtype, with and
 // without GQA, bias, tied embeddings): tp = 2, 3, 4 and tp 2 split 3:1
-// compute the same function as tp = 1 — logits to float rounding, greedy and seeded sampled tokens equal
-// (for quantized weights, whose activations are re-quantized at every matmul:
-// logits to 2e-2 and the first 16 greedy tokens; see below).
+// compute the same function as tp = 1 — logits to float rounding, greedy and seeded sampled tokens
+// equal (for quantized weights, whose activations are re-quantized at every matmul: logits to 2e-2
+// and the first 16 greedy tokens; see below).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,7 +93,8 @@ TEST(TpEquivalence, Stories260KTokensAcrossTpWithF16AndQ8KvCaches) {
       const test::TpRun got = test::run_fixture(model, o);
       EXPECT_EQ(got.greedy, ref.greedy) << kv_type_name(t) << " tp " << tp;
       EXPECT_EQ(got.sampled, ref.sampled) << kv_type_name(t) << " tp " << tp;
-      EXPECT_LE(test::relative_diff(got.logits, ref.logits), 1e-5) << kv_type_name(t) << " tp " << tp;
+      EXPECT_LE(test::relative_diff(got.logits, ref.logits), 1e-5)
+          << kv_type_name(t) << " tp " << tp;
     }
   }
 }

@@ -18,8 +18,8 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
   const auto row_bytes = static_cast<int64_t>(kv_row_bytes(s.kv_type, s.n_kv_heads, hd));
   const auto* k_rows = static_cast<const uint8_t*>(k_cache);
   const auto* v_rows = static_cast<const uint8_t*>(v_cache);
-  float* head = scratch;               // one converted head: hd floats
-  float* scores = scratch + hd;        // pos0 + T floats
+  float* head = scratch;         // one converted head: hd floats
+  float* scores = scratch + hd;  // pos0 + T floats
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t j = j0; j < j1; ++j) {
     const int64_t t = j / s.n_heads, h = j % s.n_heads, kvh = h / group;

@@ -117,8 +117,8 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void attention(const float* q, const void* k_cache, const void* v_cache,
-                 const AttentionShape& s, float* out) override {
+  void attention(const float* q, const void* k_cache, const void* v_cache, const AttentionShape& s,
+                 float* out) override {
     check_attention(s);
     const int64_t tasks = s.n_tokens * s.n_heads;
     const int64_t work = 2 * (s.pos0 + s.n_tokens) * s.head_dim;
@@ -129,9 +129,8 @@ class CpuBackend final : public Backend {
   }
 
   // RoPE, then the new K and V rows stored in the cache's type.
-  void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
-                     int64_t rope_dim, const float* inv_freq, void* k_cache,
-                     void* v_cache) override {
+  void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s, int64_t rope_dim,
+                     const float* inv_freq, void* k_cache, void* v_cache) override {
     rope(q, s.n_tokens, s.n_heads, s.head_dim, rope_dim, inv_freq, s.positions);
     rope(k, s.n_tokens, s.n_kv_heads, s.head_dim, rope_dim, inv_freq, s.positions);
     const int64_t row = s.n_kv_heads * s.head_dim;

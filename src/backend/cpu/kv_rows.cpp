@@ -36,7 +36,8 @@ void load_q8_head(const uint8_t* in, int64_t head_dim, float* out) {
   const int64_t b = kv_q8_block(head_dim);
   for (int64_t j = 0; j < head_dim; j += b, in += 2 + b) {
     const float d = f16_to_f32(load_u16(in));
-    for (int64_t i = 0; i < b; ++i) out[j + i] = d * static_cast<float>(static_cast<int8_t>(in[2 + i]));
+    for (int64_t i = 0; i < b; ++i)
+      out[j + i] = d * static_cast<float>(static_cast<int8_t>(in[2 + i]));
   }
 }
 
