@@ -359,23 +359,6 @@ std::string models_body(const std::string& model_id, int64_t created) {
   return dump(json{{"object", "list"}, {"data", json::array({model})}});
 }
 
-size_t utf8_complete_prefix(std::string_view text) {
-  // Walk back over at most 3 continuation bytes (10xxxxxx) to the last lead
-  // byte; keep it only when all of its character is there.
-  size_t n = text.size();
-  size_t i = n;
-  while (i > 0 && n - i < 4 && (static_cast<unsigned char>(text[i - 1]) & 0xC0) == 0x80) --i;
-  if (i == 0) return n;  // only continuation bytes: not ours to hold back
-  auto lead = static_cast<unsigned char>(text[i - 1]);
-  size_t need = lead < 0x80           ? 1
-                : (lead >> 5) == 0x6  ? 2
-                : (lead >> 4) == 0xE  ? 3
-                : (lead >> 3) == 0x1E ? 4
-                                      : 1;
-  size_t have = n - (i - 1);
-  return have < need ? i - 1 : n;
-}
-
 std::string metrics_text(const ServerMetrics& m) {
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, auto value) {

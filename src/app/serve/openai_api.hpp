@@ -88,7 +88,9 @@ std::string completion_body(const CompletionResult& result, bool chat);
 // choices[0].text; chat carries choices[0].delta: {"role":"assistant",
 // "content"} when `first` (OpenAI's first chunk), {"content"} after, and {}
 // in the last chunk (empty text with a finish_reason). finish_reason is null
-// until the last chunk.
+// until the last chunk. A token may end inside a UTF-8 character: pass the
+// text through Utf8Stream (model/tokenizer/tokenizer.hpp) so that each chunk
+// holds whole characters (bytes that are not UTF-8 become U+FFFD here).
 std::string stream_chunk(const std::string& id, int64_t created, const std::string& model,
                          bool chat, std::string_view delta_text,
                          std::optional<std::string> finish_reason, bool first = false);
@@ -100,11 +102,6 @@ std::string stream_done();  // "data: [DONE]\n\n"
 
 // GET /v1/models: a list of the one model served.
 std::string models_body(const std::string& model_id, int64_t created);
-
-// The length of the longest prefix of `text` that does not end inside a
-// UTF-8 character: a stream sends that much, and keeps the rest until the
-// next token completes it (a token may hold part of a character).
-size_t utf8_complete_prefix(std::string_view text);
 
 struct ServerMetrics {
   // counters

@@ -282,18 +282,6 @@ TEST(OpenAiResponse, ModelsBody) {
                         R"("created":42,"owned_by":"tplm"}]})"));
 }
 
-TEST(OpenAiStream, Utf8CompletePrefixHoldsBackAPartCharacter) {
-  EXPECT_EQ(utf8_complete_prefix(""), 0u);
-  EXPECT_EQ(utf8_complete_prefix("abc"), 3u);
-  EXPECT_EQ(utf8_complete_prefix("a\xc3"), 1u);                 // é cut after its lead byte
-  EXPECT_EQ(utf8_complete_prefix("a\xc3\xa9"), 3u);             // é whole
-  EXPECT_EQ(utf8_complete_prefix("a\xe2\x82"), 1u);             // € cut
-  EXPECT_EQ(utf8_complete_prefix("a\xe2\x82\xac"), 4u);         // € whole
-  EXPECT_EQ(utf8_complete_prefix("\xf0\x9f\x98"), 0u);          // 😀 cut
-  EXPECT_EQ(utf8_complete_prefix("\xf0\x9f\x98\x80"), 4u);      // 😀 whole
-  EXPECT_EQ(utf8_complete_prefix("\x80\x80\x80\x80\x80"), 5u);  // not UTF-8: sent as is
-}
-
 TEST(OpenAiMetrics, PrometheusText) {
   ServerMetrics m;
   m.requests_total = 12;
