@@ -15,7 +15,7 @@ GOLDEN_DIR=${TPLM_GOLDEN_DIR:-/work/shared/golden/stories260K}
 source "$(dirname "$0")/lib/golden.sh"
 
 for np in 1 2 3 4 8; do
-  check_golden timeout 120 mpirun --oversubscribe -np "$np" "$TPLM_EXE" run --threads 1
+  check_golden timeout 120 mpirun --oversubscribe -np "$np" "$TPLM_EXE" run --threads 1 --kv-type f32
 done
 
 if [[ $(id -u) -eq 0 ]] && ip netns add tplm-probe$$ 2>/dev/null; then
@@ -24,7 +24,7 @@ if [[ $(id -u) -eq 0 ]] && ip netns add tplm-probe$$ 2>/dev/null; then
   netns_require
   for k in 2 4; do
     netns_up "$k"
-    check_golden netns_mpirun "$TPLM_EXE" run --threads 1
+    check_golden netns_mpirun "$TPLM_EXE" run --threads 1 --kv-type f32
     netns_down
   done
 else
