@@ -68,7 +68,9 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
     float* d = a.d.data() + t * nb;
     for (int64_t b = 0; b < nb; ++b) {
       float amax = 0.0f;
-      for (int64_t i = 0; i < B; ++i) amax = std::fmax(amax, std::fabs(xt[b * B + i]));
+      // std::max, not std::fmax: the same values here (amax starts at 0 and
+      // never is NaN) and inlined, where fmax is a libm call per element.
+      for (int64_t i = 0; i < B; ++i) amax = std::max(amax, std::fabs(xt[b * B + i]));
       const float db = amax / 127.0f;
       const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
       d[b] = db;
@@ -76,7 +78,7 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
         for (int l = 0; l < 8; ++l) a.d8[static_cast<size_t>(t * 8 * nb + 8 * b + l)] = db;
       for (int64_t i = 0; i < B; ++i) {
         float v = round_even(xt[b * B + i] * id);
-        v = std::fmin(127.0f, std::fmax(-127.0f, v));
+        v = std::min(127.0f, std::max(-127.0f, v));  // a NaN v gives -127 either way
         q[b * B + i] = static_cast<int8_t>(v);
       }
     }

@@ -27,7 +27,7 @@
 namespace tplm::cpu {
 namespace {
 
-inline const void* vp(const uint8_t* p) {
+inline const void* vp(const void* p) {
   return static_cast<const void*>(p);
 }
 
@@ -301,6 +301,15 @@ TPLM_AVX512 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t 
 
 // ---------------------------------------------------------------- packed rows
 
+// sum_j m[j] * bs[j] over 8 int32 (exact: |m| < 64, |bs| <= 32 * 127).
+TPLM_AVX512 inline int32_t dot8(const int32_t* m, const int32_t* bs) {
+  const __m256i pr = _mm256_mullo_epi32(_mm256_loadu_si256(static_cast<const __m256i*>(vp(m))),
+                                        _mm256_loadu_si256(static_cast<const __m256i*>(vp(bs))));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(pr), _mm256_extracti128_si256(pr, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
+}
+
 // n rows unpacked with the decoders above (PackedRows in qdot.hpp).
 template <DType dt>
 TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
@@ -450,9 +459,7 @@ TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int
         acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_set1_ps(d * dx), acc[r][c]);
         if constexpr (kMins) {
           const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
-          const int32_t* m = p.mrow(i + r) + 8 * B;
-          int32_t msum = 0;
-          for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
+          const int32_t msum = dot8(p.mrow(i + r) + 8 * B, bs);
           accm[r][c] = std::fma(static_cast<float>(msum), p.dminrow(i + r)[B] * dx, accm[r][c]);
         }
       }
