@@ -12,6 +12,7 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
+#include "backend/cpu/qdot_x86.hpp"
 #include "format/half.hpp"
 
 #define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -142,21 +143,11 @@ TPLM_AVX2 inline void store256(uint8_t* p, __m256i v) {
   _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(p)), v);
 }
 
-// sum_j m[j] * bs[j] over 8 int32 (exact: |m| < 64, |bs| <= 32 * 127).
-TPLM_AVX2 inline int32_t dot8(const int32_t* m, const int32_t* bs) {
-  const __m256i pr = _mm256_mullo_epi32(_mm256_loadu_si256(static_cast<const __m256i*>(vp(m))),
-                                        _mm256_loadu_si256(static_cast<const __m256i*>(vp(bs))));
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(pr), _mm256_extracti128_si256(pr, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
-}
-
 // n rows unpacked with the decoders above (PackedRows in qdot.hpp).
 template <DType dt>
 TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   for (int64_t i = 0; i < n; ++i) {
     uint8_t* u = p.u.data() + i * p.cols;
-    float* d = p.d.data() + i * p.dstride;
     if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
       for (int64_t b = 0; b < p.cols / 32; ++b) {
         __m256i v;
@@ -168,7 +159,7 @@ TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
           v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
         }
         store256(u + 32 * b, v);
-        _mm256_storeu_ps(d + 8 * b, _mm256_set1_ps(block_d<dt>(wrow[i], b)));
+        pack_scales(p, i, b, block_d<dt>(wrow[i], b));
       }
     } else {
       constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
@@ -186,11 +177,7 @@ TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
           _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s)), slo);
           _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s + 8)), shi);
         }
-        _mm256_storeu_ps(d + 8 * B, _mm256_set1_ps(k.d));
-        if constexpr (dt != DType::Q6_K) {
-          p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
-          std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
-        }
+        pack_scales(p, i, B, k.d, k.dmin, k.m);
       }
     }
   }
@@ -198,10 +185,8 @@ TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
 
 // ---------------------------------------------------------------- row sources
 
-// Where a tile's R weight rows come from: the weight's own bytes, each block
-// decoded as it is read (decode: T = 1 streams the weights once), or rows
-// unpacked once per call (PackedRows: a batch of tokens). Both give a tile the
-// same integers and scales, so its outputs have the same bits.
+// A tile's rows come from the weight's bytes (decode) or from PackedRows (a
+// batch), with the same integers and scales: see qdot_avx512.cpp.
 template <DType dt>
 struct RawRows32 {
   static constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;

@@ -18,6 +18,7 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
+#include "backend/cpu/qdot_x86.hpp"
 #include "format/half.hpp"
 
 #define TPLM_AVX512 \
@@ -166,21 +167,11 @@ TPLM_AVX512 inline __m512i k_scale_index(int s) {
 
 // ---------------------------------------------------------------- packed rows
 
-// sum_j m[j] * bs[j] over 8 int32 (exact: |m| < 64, |bs| <= 32 * 127).
-TPLM_AVX512 inline int32_t dot8(const int32_t* m, const int32_t* bs) {
-  const __m256i pr = _mm256_mullo_epi32(_mm256_loadu_si256(static_cast<const __m256i*>(vp(m))),
-                                        _mm256_loadu_si256(static_cast<const __m256i*>(vp(bs))));
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(pr), _mm256_extracti128_si256(pr, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 1)));
-}
-
 // n rows unpacked with the decoders above (PackedRows in qdot.hpp).
 template <DType dt>
 TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   for (int64_t i = 0; i < n; ++i) {
     uint8_t* u = p.u.data() + i * p.cols;
-    float* d = p.d.data() + i * p.dstride;
     if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
       const int64_t nb = p.cols / 32;
       int64_t b = 0;
@@ -188,7 +179,7 @@ TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p)
       if (b < nb)
         _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(u + 32 * b)),
                             _mm512_castsi512_si256(load_one<dt>(wrow[i], b)));
-      for (b = 0; b < nb; ++b) _mm256_storeu_ps(d + 8 * b, _mm256_set1_ps(block_d<dt>(wrow[i], b)));
+      for (b = 0; b < nb; ++b) pack_scales(p, i, b, block_d<dt>(wrow[i], b));
     } else {
       constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
       for (int64_t B = 0; B < p.cols / 256; ++B) {
@@ -200,11 +191,7 @@ TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p)
           _mm512_storeu_si512(u + 256 * B + 64 * s, load_k_step<dt>(blk, s));
           _mm512_storeu_si512(lsc + 16 * s, _mm512_permutexvar_epi32(k_scale_index<dt>(s), k.base));
         }
-        _mm256_storeu_ps(d + 8 * B, _mm256_set1_ps(k.d));
-        if constexpr (dt != DType::Q6_K) {
-          p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
-          std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
-        }
+        pack_scales(p, i, B, k.d, k.dmin, k.m);
       }
     }
   }
