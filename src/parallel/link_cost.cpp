@@ -1,0 +1,91 @@
+#include "parallel/link_cost.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "parallel/mappings.hpp"
+
+namespace tplm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// What rank 0 tells every rank after a round: its time per all-reduce, whether
+// to go on, and how many all-reduces the next round makes.
+struct Round {
+  double seconds = 0;
+  int32_t more = 0;
+  int32_t reps = 1;
+};
+
+// Seconds of one all-reduce of count floats: the median of rounds of `reps`
+// calls each, within about `budget` seconds of rank 0's clock (3 to 9 rounds;
+// a round that alone exceeds the budget ends the probe after 3).
+double time_all_reduce(Communicator& comm, float* buffer, size_t count, double budget) {
+  ControlChannel& control = comm.control();
+  std::vector<double> samples;
+  const auto start = Clock::now();
+  int reps = 1;
+  for (;;) {
+    control.barrier();  // every rank starts the round together
+    const auto t0 = Clock::now();
+    for (int i = 0; i < reps; ++i) reduce_from_tensor_parallel(comm, buffer, count);
+    comm.settle();  // device communicators queue the work: wait for it
+    Round r;
+    r.seconds = seconds_since(t0) / reps;
+    if (comm.rank() == 0) {
+      const double spent = seconds_since(start);
+      const size_t n = samples.size() + 1;
+      r.more = (n < 3 || (spent < budget && n < 9)) ? 1 : 0;
+      // The next round: about a sixth of the budget (at least one call).
+      r.reps = static_cast<int32_t>(
+          std::clamp(budget / 6.0 / std::max(r.seconds, 1e-9), 1.0, 100000.0));
+    }
+    broadcast_from_rank0(control, r);
+    samples.push_back(r.seconds);
+    if (r.more == 0) break;
+    reps = r.reps;
+  }
+  // The first round is the warm-up (first touch of the buffers, connections).
+  if (samples.size() > 2) samples.erase(samples.begin());
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2),
+                   samples.end());
+  return samples[samples.size() / 2];
+}
+
+}  // namespace
+
+double all_reduce_seconds(const LinkCost& link, double bytes) {
+  return link.latency_s + (link.bytes_per_s > 0 ? bytes / link.bytes_per_s : 0.0);
+}
+
+LinkCost fit_link_cost(double bytes_a, double seconds_a, double bytes_b, double seconds_b) {
+  LinkCost c;
+  if (seconds_b > seconds_a && bytes_b > bytes_a) {
+    c.bytes_per_s = (bytes_b - bytes_a) / (seconds_b - seconds_a);
+    c.latency_s = std::max(0.0, seconds_a - bytes_a / c.bytes_per_s);
+  } else {
+    c.bytes_per_s = bytes_b / std::max(seconds_b, 1e-12);
+    c.latency_s = std::max(0.0, seconds_a);
+  }
+  return c;
+}
+
+LinkCost probe_link(Communicator& comm, float* buffer, const LinkProbeOptions& o) {
+  if (comm.world_size() == 1) return {};
+  const size_t small = std::max<size_t>(1, o.decode_count);
+  const size_t large = std::max(small + 1, o.prefill_count);
+  const double t_small = time_all_reduce(comm, buffer, small, o.seconds / 2);
+  const double t_large = time_all_reduce(comm, buffer, large, o.seconds / 2);
+  return fit_link_cost(static_cast<double>(small * sizeof(float)), t_small,
+                       static_cast<double>(large * sizeof(float)), t_large);
+}
+
+}  // namespace tplm
