@@ -3,10 +3,10 @@
 // 8 passes in GB/s. Built by CMake (target read_bandwidth) and run by
 // scripts/bench_vs_llamacpp.sh; not a test.
 //   read_bandwidth [THREADS=2] [MIB=2048]
+#include "backend/cpu/read_bandwidth.hpp"
+
 #include <cstdio>
 #include <cstdlib>
-
-#include "backend/cpu/read_bandwidth.hpp"
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;

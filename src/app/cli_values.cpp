@@ -60,7 +60,7 @@ int parse_tp_option(const std::string& text) {
   int tp = 0;
   const char* end = text.data() + text.size();
   auto [at, ec] = std::from_chars(text.data(), end, tp);
-  if (text.empty() || ec != std::errc() || at != end || tp == kTpAuto)
+  if (text.empty() || ec != std::errc() || at != end || tp < 1 || tp > kMaxTp)
     throw UsageError(fmt::format(
         "--tp {} is out of range; use a number of ranks from 1 to {}, or auto for the fastest "
         "predicted that fits",

@@ -16,7 +16,7 @@ LogitBias parse_logit_bias(const std::string& text);
 uint64_t seed_from_option(const std::string& text);
 
 // --tp N | auto: the number of ranks, or 0 for auto (the fastest predicted
-// tp that fits). A number out of 1..kMaxTp is check_engine_options' error.
+// tp that fits). Anything else than 1..kMaxTp or auto is a UsageError.
 constexpr int kTpAuto = 0;
 int parse_tp_option(const std::string& text);
 

@@ -14,18 +14,26 @@ std::string size_text(uint64_t b) {
 }
 
 std::string figures_text(const Forecast& f) {
-  std::string out;
   const MachineSpeed& s = f.speed;
-  if (f.measure_seconds > 0)
-    out += fmt::format("speed: measured in {:.2f} s: rank 0's device alone reads {:.1f} GB/s",
-                       f.measure_seconds, s.host_read_bytes_per_s / 1e9);
-  else
-    out += fmt::format("speed: given: a host reads {:.1f} GB/s", s.host_read_bytes_per_s / 1e9);
+  if (f.measure_seconds <= 0) {
+    std::string out =
+        fmt::format("speed: given: a host reads {:.1f} GB/s", s.host_read_bytes_per_s / 1e9);
+    if (!s.splits.empty()) {
+      const LinkCost& l = s.splits.front().second.link;
+      out += fmt::format(", an exchange costs {:.1f} us + bytes / {:.3f} GB/s", l.latency_s * 1e6,
+                         l.bytes_per_s / 1e9);
+    }
+    return out + "\n";
+  }
+  std::string out =
+      fmt::format("speed: measured in {:.2f} s: rank 0's device alone reads {:.1f} GB/s",
+                  f.measure_seconds, s.host_read_bytes_per_s / 1e9);
   for (const auto& [tp, split] : s.splits)
-    out += fmt::format("; tp {} over {}: {:.1f} GB/s per rank, exchange latency {:.1f} us, "
-                       "bandwidth {:.3f} GB/s",
-                       tp, s.transport, split.read_bytes_per_s / 1e9, split.link.latency_s * 1e6,
-                       split.link.bytes_per_s / 1e9);
+    out += fmt::format(
+        "; tp {} over {}: {:.1f} GB/s per rank, an exchange costs {:.1f} us + "
+        "bytes / {:.3f} GB/s",
+        tp, s.transport, split.read_bytes_per_s / 1e9, split.link.latency_s * 1e6,
+        split.link.bytes_per_s / 1e9);
   return out + "\n";
 }
 
@@ -47,8 +55,10 @@ std::string forecast_text(const Forecast& f, int marked, int cores) {
                      "exchanges", "memory per rank");
   for (const DecodePrediction& d : f.rows) {
     std::string note;
-    if (!d.fits) note = "  does not fit: " + d.why_not;
-    else if (cores > 0 && d.tp > cores) note = fmt::format("  (more ranks than the {} cores)", cores);
+    if (!d.fits)
+      note = "  does not fit: " + d.why_not;
+    else if (cores > 0 && d.tp > cores)
+      note = fmt::format("  (more ranks than the {} cores)", cores);
     fmt::format_to(std::back_inserter(out), "{} {:>4} {:>10.1f} {:>10.2f} {:>9.0f}% {:>16}{}\n",
                    d.tp == marked ? '*' : ' ', d.tp, d.tokens_per_s, d.token_s * 1e3,
                    100.0 * d.exchange_share, size_text(d.memory_per_rank), note);

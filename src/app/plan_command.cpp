@@ -55,8 +55,8 @@ void check_given_figures(const PlanArgs& a, const CLI::App& cmd) {
     throw UsageError(
         "--read-bandwidth needs --link-latency MICROSECONDS and --link-bandwidth GB/s too");
   if (!(a.link_latency_us >= 0))
-    throw UsageError(fmt::format("--link-latency {} is out of range; use microseconds >= 0",
-                                 a.link_latency_us));
+    throw UsageError(
+        fmt::format("--link-latency {} is out of range; use microseconds >= 0", a.link_latency_us));
   if (!(a.link_gbps > 0))
     throw UsageError(fmt::format("--link-bandwidth {} is out of range; use GB/s > 0", a.link_gbps));
   if (a.ranks_per_host < 0)
@@ -171,26 +171,25 @@ CommandAction add_plan_command(CLI::App& app) {
                   "with --read-bandwidth: ranks sharing a host's bandwidth (default: all on one)");
   return [args, sub]() -> int {
     const int asked = parse_tp_option(args->tp);
-    if (asked != kTpAuto && asked > kMaxTp)
-      throw UsageError(fmt::format("--tp {} is out of range; use 1 to {}", asked, kMaxTp));
     if (args->devices < 0)
       throw UsageError(
           fmt::format("--devices {} is out of range; use the number of devices, or 0 not to check",
                       args->devices));
     check_given_figures(*args, *sub);
+    const auto world = detect_mpi_launch();
+    // Under mpirun the world is the split (as for run): tp 1 means its size.
+    const int tp_asked = world && asked == 1 ? world->size : asked;
     const ModelFile m = open_model(args->model);
     PlanLimits limits;
     limits.cores = static_cast<int>(std::thread::hardware_concurrency());
-    if (asked != kTpAuto) {
-      check_devices(m, asked, args->devices);
-      (void)make_plan(m, asked, limits);  // every reason it cannot split, before measuring
+    if (tp_asked != kTpAuto) {
+      check_devices(m, tp_asked, args->devices);
+      (void)make_plan(m, tp_asked, limits);  // every reason it cannot split, before measuring
     }
-    const auto world = detect_mpi_launch();
     // The tps to predict: every one the model takes; under mpirun only the
     // world's (and tp 1 to compare with): the other sizes cannot be measured.
     std::vector<int> tps = valid_tp_values(m);
-    if (world)
-      std::erase_if(tps, [&](int tp) { return tp != 1 && tp != world->size; });
+    if (world) std::erase_if(tps, [&](int tp) { return tp != 1 && tp != world->size; });
     const bool given = args->read_gbps > 0;
     const FitCheck fits = plan_memory_check(m, BackendKind::Cpu, {});
     const Forecast f =
@@ -199,9 +198,9 @@ CommandAction add_plan_command(CLI::App& app) {
                                                     args->link_gbps, args->ranks_per_host, tps),
                                 fits)
               : measure_and_forecast(m, tps, SpeedProbeOptions{}, fits);
-    int tp = asked;
+    int tp = tp_asked;
     std::string auto_reason;
-    if (asked == kTpAuto) {
+    if (tp_asked == kTpAuto) {
       // Limited to the devices present: --devices, else the cores (or mpirun's world).
       std::vector<int> present =
           given ? valid_tp_values(m) : auto_tp_candidates(m, BackendKind::Cpu, {});
@@ -222,7 +221,7 @@ CommandAction add_plan_command(CLI::App& app) {
         fmt::print("{}\n", j.dump(2));
       } else {
         if (!auto_reason.empty()) fmt::print("{}\n", auto_reason);
-        fmt::print("{}{}", plan_text(m, p), forecast_text(f, tp, limits.cores));
+        fmt::print("{}{}", plan_text(m, p), forecast_text(f, tp, given ? 0 : limits.cores));
       }
     }
     return 0;

@@ -39,9 +39,10 @@ DecodePrediction predict_decode(const ModelConfig& c, const Plan& p, const Split
   }
   d.compute_s = static_cast<double>(d.read_bytes_per_rank) / speed.read_bytes_per_s;
   const DecodeExchanges e = decode_exchanges(c, p);
-  d.exchange_s = e.all_reduces * all_reduce_seconds(speed.link, static_cast<double>(e.all_reduce_bytes)) +
-                 e.gathers * all_reduce_seconds(speed.link, static_cast<double>(e.gather_bytes) / 2) +
-                 e.broadcasts * speed.link.latency_s;
+  d.exchange_s =
+      e.all_reduces * all_reduce_seconds(speed.link, static_cast<double>(e.all_reduce_bytes)) +
+      e.gathers * all_reduce_seconds(speed.link, static_cast<double>(e.gather_bytes) / 2) +
+      e.broadcasts * speed.link.latency_s;
   d.token_s = d.compute_s + d.exchange_s;
   d.tokens_per_s = d.token_s > 0 ? 1.0 / d.token_s : 0.0;
   d.exchange_share = d.token_s > 0 ? d.exchange_s / d.token_s : 0.0;
@@ -82,9 +83,9 @@ AutoTpChoice choose_tp(const std::vector<DecodePrediction>& candidates) {
   std::string others;
   for (const DecodePrediction& d : candidates) {
     if (&d == best) continue;
-    others += fmt::format("; tp {}: {}", d.tp,
-                          d.fits ? fmt::format("{:.1f} tokens/s", d.tokens_per_s)
-                                 : std::string("does not fit"));
+    others += fmt::format(
+        "; tp {}: {}", d.tp,
+        d.fits ? fmt::format("{:.1f} tokens/s", d.tokens_per_s) : std::string("does not fit"));
   }
   AutoTpChoice c;
   c.tp = best->tp;

@@ -30,11 +30,11 @@ namespace tplm {
 uint64_t decode_read_bytes(const ModelConfig& config, const RankPlan& rp);
 
 struct DecodeExchanges {
-  int all_reduces = 0;           // of all_reduce_bytes each
+  int all_reduces = 0;  // of all_reduce_bytes each
   uint64_t all_reduce_bytes = 0;
-  int gathers = 0;               // of gather_bytes gathered (every rank's part together)
+  int gathers = 0;  // of gather_bytes gathered (every rank's part together)
   uint64_t gather_bytes = 0;
-  int broadcasts = 0;            // rank 0's step descriptor: a few bytes
+  int broadcasts = 0;  // rank 0's step descriptor: a few bytes
 };
 // None at tp = 1.
 DecodeExchanges decode_exchanges(const ModelConfig& config, const Plan& plan);

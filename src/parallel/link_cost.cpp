@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -45,8 +46,8 @@ double time_all_reduce(Communicator& comm, float* buffer, size_t count, double b
       const size_t n = samples.size() + 1;
       r.more = (n < 3 || (spent < budget && n < 9)) ? 1 : 0;
       // The next round: about a sixth of the budget (at least one call).
-      r.reps = static_cast<int32_t>(
-          std::clamp(budget / 6.0 / std::max(r.seconds, 1e-9), 1.0, 100000.0));
+      r.reps =
+          static_cast<int32_t>(std::clamp(budget / 6.0 / std::max(r.seconds, 1e-9), 1.0, 100000.0));
     }
     broadcast_from_rank0(control, r);
     samples.push_back(r.seconds);
@@ -55,7 +56,8 @@ double time_all_reduce(Communicator& comm, float* buffer, size_t count, double b
   }
   // The first round is the warm-up (first touch of the buffers, connections).
   if (samples.size() > 2) samples.erase(samples.begin());
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2),
+  std::nth_element(samples.begin(),
+                   samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2),
                    samples.end());
   return samples[samples.size() / 2];
 }
@@ -81,8 +83,14 @@ LinkCost fit_link_cost(double bytes_a, double seconds_a, double bytes_b, double 
 LinkCost probe_link(Communicator& comm, float* buffer, const LinkProbeOptions& o) {
   if (comm.world_size() == 1) return {};
   const size_t small = std::max<size_t>(1, o.decode_count);
-  const size_t large = std::max(small + 1, o.prefill_count);
   const double t_small = time_all_reduce(comm, buffer, small, o.seconds / 2);
+  // The chunk: up to prefill_count floats, fewer on a slow link, so that one
+  // call takes about an eighth of its half of the time (a 10 Mbit/s link moves
+  // a 32-token chunk of dim 2048 in a quarter of a second). t_small is rank
+  // 0's figure on every rank, so every rank picks the same size.
+  const double fit = std::floor(o.seconds / 2 / 8 / std::max(t_small, 1e-9));
+  const size_t most = std::max(2 * small, o.prefill_count);
+  const size_t large = std::clamp(small * static_cast<size_t>(std::min(fit, 1e6)), 2 * small, most);
   const double t_large = time_all_reduce(comm, buffer, large, o.seconds / 2);
   return fit_link_cost(static_cast<double>(small * sizeof(float)), t_small,
                        static_cast<double>(large * sizeof(float)), t_large);

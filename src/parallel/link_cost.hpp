@@ -26,11 +26,12 @@ double all_reduce_seconds(const LinkCost& link, double bytes);
 // How long the probe may take, and the sizes it times.
 struct LinkProbeOptions {
   size_t decode_count = 0;   // floats of one token's exchange (dim)
-  size_t prefill_count = 0;  // floats of a prefill chunk's exchange (dim x chunk)
+  size_t prefill_count = 0;  // floats of a prefill chunk's exchange (dim x chunk), at most
   double seconds = 0.6;      // about this long in all, both sizes together
 };
 
-// Times reduce_from_tensor_parallel at both sizes on every rank of comm (a
+// Times reduce_from_tensor_parallel at both sizes (the larger cut down on a
+// link too slow to move it a few times in the time) on every rank of comm (a
 // collective: every rank calls it with the same options). buffer: at least
 // prefill_count floats of the backend's memory (its contents are overwritten).
 // Rank 0's clock decides how many repetitions and rounds fit the time; its

@@ -29,7 +29,7 @@ MachineSpeed given_machine_speed(double host_gbps, double latency_us, double lin
 
 struct Forecast {
   MachineSpeed speed;
-  double measure_seconds = 0;  // 0: the figures were given
+  double measure_seconds = 0;          // 0: the figures were given
   std::vector<DecodePrediction> rows;  // tp ascending: those the model takes and speed covers
   const DecodePrediction* find(int tp) const;  // nullptr when not predicted
 };
@@ -55,7 +55,6 @@ AutoTpChoice choose_auto_tp(const ModelFile& model, const SpeedProbeOptions& pro
 // What `run` warns about a split of tp ranks (decode_advice of tp 1 and tp;
 // empty at tp 1): measures tp 1's device and tp's link. A collective under mpirun.
 std::vector<std::string> split_speed_warnings(const ModelFile& model, int tp,
-                                              const SpeedProbeOptions& probe,
-                                              const FitCheck& fits);
+                                              const SpeedProbeOptions& probe, const FitCheck& fits);
 
 }  // namespace tplm

@@ -28,15 +28,17 @@ LinkProbeOptions link_probe_options(const ModelConfig& c, const SpeedProbeOption
                                     size_t splits) {
   LinkProbeOptions lp;
   lp.decode_count = static_cast<size_t>(c.dim);
-  lp.prefill_count = static_cast<size_t>(c.dim) * static_cast<size_t>(std::max(2, o.prefill_tokens));
+  lp.prefill_count =
+      static_cast<size_t>(c.dim) * static_cast<size_t>(std::max(2, o.prefill_tokens));
   lp.seconds = o.link_seconds / static_cast<double>(std::max<size_t>(1, splits));
   return lp;
 }
 
 std::string transport_name(const RankDevices& d, bool mpi) {
   if (d.backend == BackendKind::Cuda)
-    return d.shared_gpu ? "thread ranks on one GPU" : mpi ? "NCCL between MPI processes"
-                                                          : "NCCL between GPUs";
+    return d.shared_gpu ? "thread ranks on one GPU"
+           : mpi        ? "NCCL between MPI processes"
+                        : "NCCL between GPUs";
   return mpi ? "MPI" : "thread ranks (shared memory)";
 }
 
@@ -142,9 +144,8 @@ MachineSpeed measure_machine_speed(const ModelConfig& c, const std::vector<int>&
     });
     // Thread ranks are on this host: cpu ranks share its memory, GPUs have their own.
     const bool shared = o.backend == BackendKind::Cpu || d.shared_gpu;
-    m.splits.emplace_back(tp, SplitSpeed{shared ? m.host_read_bytes_per_s / tp
-                                                : m.host_read_bytes_per_s,
-                                         link});
+    m.splits.emplace_back(
+        tp, SplitSpeed{shared ? m.host_read_bytes_per_s / tp : m.host_read_bytes_per_s, link});
   }
   if (m.transport.empty()) m.transport = "none (one rank)";
   return m;

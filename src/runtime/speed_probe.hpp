@@ -31,8 +31,8 @@ struct SpeedProbeOptions {
 };
 
 struct MachineSpeed {
-  std::string transport;             // how the measured ranks exchange, in words
-  double host_read_bytes_per_s = 0;  // rank 0's device alone
+  std::string transport;                           // how the measured ranks exchange, in words
+  double host_read_bytes_per_s = 0;                // rank 0's device alone
   std::vector<std::pair<int, SplitSpeed>> splits;  // tp > 1, measured, ascending
   // tp 1: the device alone, no link. Else the split measured at tp, or at the
   // largest measured tp below it (same link, each rank's share of its host

@@ -44,7 +44,8 @@ double read_bandwidth_bytes_per_s(int threads, uint64_t bytes, int passes) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> ts;
     for (size_t t = 1; t < n; ++t)
-      ts.emplace_back([&, t] { sums[t] = fold(buf.data() + words_per_thread * t, words_per_thread); });
+      ts.emplace_back(
+          [&, t] { sums[t] = fold(buf.data() + words_per_thread * t, words_per_thread); });
     sums[0] = fold(buf.data(), words_per_thread);
     for (auto& t : ts) t.join();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
