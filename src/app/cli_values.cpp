@@ -62,8 +62,7 @@ int parse_tp_option(const std::string& text) {
   auto [at, ec] = std::from_chars(text.data(), end, tp);
   if (text.empty() || ec != std::errc() || at != end || tp < 1 || tp > kMaxTp)
     throw UsageError(fmt::format(
-        "--tp {} is out of range; use a number of ranks from 1 to {}, or auto for the fastest "
-        "predicted that fits",
+        "--tp {} is out of range; use 1 to {}, or auto for the fastest predicted tp that fits",
         text, kMaxTp));
   return tp;
 }
