@@ -20,8 +20,8 @@ std::string figures_text(const Forecast& f) {
         fmt::format("speed: given: a host reads {:.1f} GB/s", s.host_read_bytes_per_s / 1e9);
     if (!s.splits.empty()) {
       const LinkCost& l = s.splits.front().second.link;
-      out += fmt::format(", an exchange costs {:.1f} us + bytes / {:.3f} GB/s", l.latency_s * 1e6,
-                         l.bytes_per_s / 1e9);
+      out += fmt::format(", an exchange costs {:.1f} us + bytes / {:.1f} MB/s", l.latency_s * 1e6,
+                         l.bytes_per_s / 1e6);
     }
     return out + "\n";
   }
@@ -31,9 +31,9 @@ std::string figures_text(const Forecast& f) {
   for (const auto& [tp, split] : s.splits)
     out += fmt::format(
         "; tp {} over {}: {:.1f} GB/s per rank, an exchange costs {:.1f} us + "
-        "bytes / {:.3f} GB/s",
+        "bytes / {:.1f} MB/s",
         tp, s.transport, split.read_bytes_per_s / 1e9, split.link.latency_s * 1e6,
-        split.link.bytes_per_s / 1e9);
+        split.link.bytes_per_s / 1e6);
   return out + "\n";
 }
 

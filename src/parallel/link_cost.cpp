@@ -18,48 +18,49 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// What rank 0 tells every rank after a round: its time per all-reduce, whether
-// to go on, and how many all-reduces the next round makes.
+// What rank 0 tells every rank after a round: the round's time, whether to go
+// on, and how many all-reduces the next round makes.
 struct Round {
   double seconds = 0;
   int32_t more = 0;
   int32_t reps = 1;
 };
 
-// Seconds of one all-reduce of count floats: the median of rounds of `reps`
-// calls each, within about `budget` seconds of rank 0's clock (3 to 9 rounds;
-// a round that alone exceeds the budget ends the probe after 3).
+// Seconds of one all-reduce of count floats, sustained (calls back to back,
+// as a decode step makes them): the total time of the rounds after the first
+// (the warm-up: first touch of the buffers, connections) over their calls.
+// Rounds of `reps` calls run for about `budget` seconds of rank 0's clock (3
+// to 12 rounds); each round's calls grow towards a sixth of the budget, at
+// most 8 times the last round's, since a link with a token bucket (tc tbf)
+// passes a few calls at once and the rest at its rate.
 double time_all_reduce(Communicator& comm, float* buffer, size_t count, double budget) {
   ControlChannel& control = comm.control();
-  std::vector<double> samples;
   const auto start = Clock::now();
+  double seconds = 0;
+  int64_t calls = 0;
   int reps = 1;
-  for (;;) {
+  for (int round = 1;; ++round) {
     control.barrier();  // every rank starts the round together
     const auto t0 = Clock::now();
     for (int i = 0; i < reps; ++i) reduce_from_tensor_parallel(comm, buffer, count);
     comm.settle();  // device communicators queue the work: wait for it
     Round r;
-    r.seconds = seconds_since(t0) / reps;
+    r.seconds = seconds_since(t0);
     if (comm.rank() == 0) {
       const double spent = seconds_since(start);
-      const size_t n = samples.size() + 1;
-      r.more = (n < 3 || (spent < budget && n < 9)) ? 1 : 0;
-      // The next round: about a sixth of the budget (at least one call).
-      r.reps =
-          static_cast<int32_t>(std::clamp(budget / 6.0 / std::max(r.seconds, 1e-9), 1.0, 100000.0));
+      r.more = (round < 3 || (spent < budget && round < 12)) ? 1 : 0;
+      const double per_call = std::max(r.seconds / reps, 1e-9);
+      r.reps = static_cast<int32_t>(std::clamp(budget / 6.0 / per_call, 1.0, 8.0 * reps));
     }
     broadcast_from_rank0(control, r);
-    samples.push_back(r.seconds);
+    if (round > 1) {
+      seconds += r.seconds;
+      calls += reps;
+    }
     if (r.more == 0) break;
     reps = r.reps;
   }
-  // The first round is the warm-up (first touch of the buffers, connections).
-  if (samples.size() > 2) samples.erase(samples.begin());
-  std::nth_element(samples.begin(),
-                   samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2),
-                   samples.end());
-  return samples[samples.size() / 2];
+  return seconds / static_cast<double>(std::max<int64_t>(calls, 1));
 }
 
 }  // namespace

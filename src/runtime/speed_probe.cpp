@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "base/error.hpp"
 #include "parallel/link_cost.hpp"
@@ -42,22 +44,25 @@ std::string transport_name(const RankDevices& d, bool mpi) {
   return mpi ? "MPI" : "thread ranks (shared memory)";
 }
 
-// One value per rank, the smallest positive one of them all (0 when none is).
-double min_positive_over_ranks(Communicator& comm, Backend& be, double value) {
+// Every rank's value, in rank order (through backend memory, as the gather
+// of the logits).
+std::vector<float> values_of_ranks(Communicator& comm, Backend& be, float value) {
   const size_t n = static_cast<size_t>(comm.world_size());
   Buffer<float> part(be, 1), full(be, n);
-  const float v = static_cast<float>(value);
-  be.upload(part.data(), &v, sizeof v);
+  be.upload(part.data(), &value, sizeof value);
   const float* all = gather_from_tensor_parallel(comm, part.data(), 1, full.data());
   comm.settle();
   std::vector<float> host(n);
   be.download(host.data(), all, n * sizeof(float));
   be.synchronize();
-  double best = 0;
-  for (float x : host)
-    if (x > 0 && (best == 0 || x < best)) best = x;
-  return best;
+  return host;
 }
+
+// About how long a host's read bandwidth takes to measure: the ranks that do
+// not measure sleep this long before they meet the one that does, so that
+// they do not spin in the barrier on the cores it measures with (namespace
+// "hosts" are one machine).
+constexpr auto kHostMeasureTime = std::chrono::milliseconds(500);
 
 // Under mpirun: this process's rank of the world measures with the others.
 MachineSpeed measure_mpi_world(const ModelConfig& c, const ProcessWorld& w,
@@ -73,18 +78,27 @@ MachineSpeed measure_mpi_world(const ModelConfig& c, const ProcessWorld& w,
     // Each host alone, one after the other: its first rank reads with every
     // core while the others wait (two hosts measured at once would share a
     // machine's memory when the "hosts" are namespaces of one machine).
+    const std::vector<float> firsts = values_of_ranks(comm, *be, w.local_rank == 0 ? 1.f : 0.f);
     double host = 0;
     for (int r = 0; r < comm.world_size(); ++r) {
+      if (firsts[static_cast<size_t>(r)] == 0) continue;
+      if (r == comm.rank())
+        host = device_read_bytes_per_s(o.backend, device);
+      else
+        std::this_thread::sleep_for(kHostMeasureTime);
       comm.control().barrier();
-      if (r == comm.rank() && w.local_rank == 0) host = device_read_bytes_per_s(o.backend, device);
     }
-    comm.control().barrier();
     // cpu: the host's ranks share its memory; cuda: every rank has its GPU.
-    const double share = o.backend == BackendKind::Cpu ? host / w.local_size : host;
+    // The slowest rank sets the pace.
+    const float share =
+        static_cast<float>(o.backend == BackendKind::Cpu ? host / w.local_size : host);
     double rank0_host = host;
     broadcast_from_rank0(comm.control(), rank0_host);
     m.host_read_bytes_per_s = rank0_host;
-    split.read_bytes_per_s = min_positive_over_ranks(comm, *be, share);
+    double slowest = 0;
+    for (float v : values_of_ranks(comm, *be, share))
+      if (v > 0 && (slowest == 0 || v < slowest)) slowest = v;
+    split.read_bytes_per_s = slowest;
     const LinkProbeOptions lp = link_probe_options(c, o, 1);
     Buffer<float> buffer(*be, lp.prefill_count);
     split.link = probe_link(comm, buffer.data(), lp);

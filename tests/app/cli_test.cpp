@@ -285,7 +285,7 @@ TEST(Cli, PlanPredictsEveryTpOfA1BModel) {
   const Result t = tplm("plan --tp 2 -m " + model + given);
   ASSERT_EQ(t.exit_code, 0) << t.err;
   EXPECT_NE(t.out.find("speed: given: a host reads 20.0 GB/s, an exchange costs 50.0 us + "
-                       "bytes / 1.000 GB/s"),
+                       "bytes / 1000.0 MB/s"),
             std::string::npos)
       << t.out;
   EXPECT_NE(t.out.find("tp   tokens/s   ms/token  exchanges  memory per rank"), std::string::npos)

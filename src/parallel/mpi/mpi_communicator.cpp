@@ -66,30 +66,19 @@ void MpiCommunicator::check(int rc, const char* what) const {
 }
 
 void MpiCommunicator::wait(MPI_Request& req, const char* what, Clock::time_point t0) {
-  bool long_wait = false;
   for (unsigned spin = 0;; ++spin) {
     int done = 0;
     check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
     if (done) break;
     // More ranks than cores (oversubscribed, or namespace "hosts" on one
     // machine): a spinning rank would hold the core its peer needs for a whole
-    // scheduler slice. After a short spin, give the core away on every miss;
-    // after 2 ms (a peer busy for long: measuring its host's bandwidth, a slow
-    // link), sleep between tests, so a yielding rank does not take a share of
-    // the cores its peers work on. 50 us more on a wait of over 2 ms.
-    if (long_wait)
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-    else if (spin >= 64)
-      std::this_thread::yield();
+    // scheduler slice. After a short spin, give the core away on every miss.
+    if (spin >= 64) std::this_thread::yield();
     // Reading the clock costs ~20 ns; once per 256 tests is plenty.
-    if ((spin & 255u) == 255u) {
-      const double waited = seconds_since(t0);
-      long_wait = waited > 2e-3;
-      if (timeout_ > 0 && waited > timeout_)
-        throw CommError(fmt::format(
-            "rank {}: the {} did not complete within {:g} s: a peer died or the link is down",
-            rank_, what, timeout_));
-    }
+    if ((spin & 255u) == 255u && timeout_ > 0 && seconds_since(t0) > timeout_)
+      throw CommError(fmt::format(
+          "rank {}: the {} did not complete within {:g} s: a peer died or the link is down", rank_,
+          what, timeout_));
   }
   seconds_ += seconds_since(t0);
 }
