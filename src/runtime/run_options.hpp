@@ -23,6 +23,8 @@ struct RunOptions {
   std::vector<std::string> stop;  // stop strings
   SamplerOptions sampling;
   int tp = 1;
+  bool tp_auto = false;           // --tp auto: the fastest predicted tp that fits (tp is ignored)
+  bool speed_advice = true;       // tp > 1: measure and warn when tp 1 is predicted faster
   int threads = 0;                // kernel threads per rank; 0 = cores / ranks (at least 1)
   int64_t max_context = 0;        // KV cache positions; 0 = min(the model's context length, 4096)
   std::optional<KvType> kv_type;  // --kv-type; unset: f16 on cpu, f32 on cuda
