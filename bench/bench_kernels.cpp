@@ -1,7 +1,10 @@
-// Kernel speed of the cpu backend: matvec (T = 1, decode) and matmul (T = 64,
-// prefill) per weight dtype, at 768x768 and 2048x768, on 1 and 2 threads.
-// GFLOP/s counts 2 * rows * cols * T; GB/s counts the weight bytes read once.
+// Kernel speed of the cpu backend: matvec (T = 1, decode), a batched decode
+// step (T = 16: one row per sequence) and prefill (T = 64) per weight dtype,
+// at 768x768 and 2048x768, on 1 and 2 threads. GFLOP/s counts
+// 2 * rows * cols * T; GB/s counts the weight bytes read once per call.
+// Issue 12's batching gain for a dtype is 16 x time(T = 1) / time(T = 16).
 //   cmake -DTPLM_BENCH=ON ... && build/bench_kernels
+//   build/bench_kernels --benchmark_filter='dtype:3/rows:2048/.*threads:2'
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -13,7 +16,8 @@ namespace {
 
 using tplm::DType;
 
-constexpr DType kDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+constexpr DType kDtypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
+                             DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 // Random weight bytes that decode to finite values of moderate size in every dtype.
 std::vector<uint8_t> random_weight_bytes(DType dt, int64_t n) {
@@ -21,6 +25,17 @@ std::vector<uint8_t> random_weight_bytes(DType dt, int64_t n) {
   std::mt19937 rng(1);
   for (auto& x : b) x = static_cast<uint8_t>(rng() & 0xff);
   const int64_t scale_stride = dt == DType::Q8_0 ? 34 : dt == DType::Q4_0 ? 18 : 0;
+  // K-quants: d (and dmin) are f16 at fixed offsets of each super-block.
+  const int64_t kblock =
+      tplm::dtype_traits(dt).block_elems == 256 ? tplm::dtype_traits(dt).block_bytes : 0;
+  for (int64_t i = 0; kblock && i < static_cast<int64_t>(b.size()); i += kblock) {
+    if (dt == DType::Q6_K) {
+      b[static_cast<size_t>(i + 209)] = 0x20;
+    } else {
+      b[static_cast<size_t>(i + 1)] = 0x20;
+      b[static_cast<size_t>(i + 3)] = 0x20;
+    }
+  }
   for (size_t i = 0; i + 1 < b.size(); i += 2) {
     if (dt == DType::F16 || dt == DType::BF16)
       b[i + 1] = static_cast<uint8_t>(0x3c | (b[i + 1] & 0x80));
@@ -44,8 +59,10 @@ void BM_matmul(benchmark::State& state) {
     be->matmul(x.data(), T, w, nullptr, y.data());
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetLabel(std::string(tplm::dtype_name(dt)) + (T == 1 ? " matvec" : " matmul"));
   const double it = static_cast<double>(state.iterations());
+  state.SetLabel(std::string(tplm::dtype_name(dt)) + (T == 1 ? " matvec" : " matmul"));
+  state.counters["us/token"] = benchmark::Counter(
+      static_cast<double>(T) * it / 1e6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * rows * cols * T * it / 1e9, benchmark::Counter::kIsRate);
   state.counters["GB/s"] =
@@ -54,8 +71,8 @@ void BM_matmul(benchmark::State& state) {
 
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"dtype", "rows", "cols", "T", "threads"});
-  for (int64_t T : {1, 64})
-    for (int64_t d = 0; d < 5; ++d)
+  for (int64_t T : {1, 16, 64})
+    for (int64_t d = 0; d < 8; ++d)
       for (int64_t rows : {768, 2048})
         for (int64_t threads : {1, 2}) b->Args({d, rows, 768, T, threads});
 }

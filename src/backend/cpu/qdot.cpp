@@ -3,6 +3,7 @@
 // the reference the SIMD levels match bit for bit (see kernels.hpp).
 #include "backend/cpu/qdot.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "backend/cpu/dequant.hpp"
@@ -45,6 +46,7 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols) {
   a.d.resize(static_cast<size_t>(T * (cols / a.block)));
   a.init.resize(weight_offset(wtype) != 0 ? static_cast<size_t>(T * (cols / 4)) : 0);
   a.bsum.resize(static_cast<size_t>(T * (cols / 32)));
+  a.d8.resize(a.block == 32 ? static_cast<size_t>(T * 8 * (cols / 32)) : 0);
 }
 
 namespace {
@@ -70,6 +72,8 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
       const float db = amax / 127.0f;
       const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
       d[b] = db;
+      if (!a.d8.empty())
+        for (int l = 0; l < 8; ++l) a.d8[static_cast<size_t>(t * 8 * nb + 8 * b + l)] = db;
       for (int64_t i = 0; i < B; ++i) {
         float v = round_even(xt[b * B + i] * id);
         v = std::fmin(127.0f, std::fmax(-127.0f, v));
@@ -148,49 +152,96 @@ void unpack_k(DType dt, const uint8_t* blk, KBlock& k) {
   }
 }
 
-// One output: row `row` of a weight of type dt times token t's activations.
-float dot_row(DType dt, const uint8_t* row, const QuantActs& a, int64_t t) {
+}  // namespace
+
+void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols) {
+  const int64_t block = dtype_traits(dt).block_elems;
+  const bool k = block == 256, mins = dt == DType::Q4_K || dt == DType::Q5_K;
+  p.dtype = dt;
+  p.rows = rows;
+  p.cols = cols;
+  p.dstride = 8 * (cols / block) + 8;
+  p.u.resize(static_cast<size_t>(rows * cols));
+  p.d.assign(static_cast<size_t>(rows * p.dstride), 0.0f);
+  p.dmin.resize(mins ? static_cast<size_t>(rows * (cols / 256)) : 0);
+  p.lsc.resize(k ? static_cast<size_t>(rows * (cols / 4)) : 0);
+  p.m.resize(mins ? static_cast<size_t>(rows * (cols / 32)) : 0);
+}
+
+void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  const DType dt = p.dtype;
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t* u = p.u.data() + i * p.cols;
+    float* d = p.d.data() + i * p.dstride;
+    if (dtype_traits(dt).block_elems == 32) {
+      for (int64_t b = 0; b < p.cols / 32; ++b) {
+        float db;
+        unpack32(dt, wrow[i], b, u + 32 * b, &db);
+        for (int l = 0; l < 8; ++l) d[8 * b + l] = db;
+      }
+      continue;
+    }
+    const int64_t bytes = dtype_traits(dt).block_bytes;
+    KBlock k;
+    for (int64_t B = 0; B < p.cols / 256; ++B) {
+      unpack_k(dt, wrow[i] + B * bytes, k);
+      std::copy(k.u, k.u + 256, u + 256 * B);
+      for (int l = 0; l < 8; ++l) d[8 * B + l] = k.d;
+      int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
+      for (int e = 0; e < 64; ++e) lsc[e] = k.sc16[4 * (e / 16) + (e % 16) / 4];
+      if (!p.m.empty()) {
+        p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
+        std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
+      }
+    }
+  }
+}
+
+namespace {
+
+// One output: packed row i times token t's activations (the arithmetic every
+// level does, see kernels.hpp).
+float dot_packed(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t) {
   const int8_t* x = a.qrow(t);
   const float* dx = a.drow(t);
-  const int o = weight_offset(dt);
+  const uint8_t* u = p.urow(i);
+  const float* dw = p.drow(i);
+  const int o = weight_offset(p.dtype);
   float acc[16] = {};
   if (a.block == 32) {
     for (int64_t b = 0; b < a.cols / 32; ++b) {
-      uint8_t u[32];
-      float dw;
-      unpack32(dt, row, b, u, &dw);
-      const float s = dw * dx[b];
+      const float s = dw[8 * b] * dx[b];
       for (int l = 0; l < 8; ++l) {
         int32_t L = 0;
-        for (int e = 4 * l; e < 4 * l + 4; ++e) L += (u[e] - o) * x[32 * b + e];
+        for (int64_t e = 32 * b + 4 * l; e < 32 * b + 4 * l + 4; ++e) L += (u[e] - o) * x[e];
         float& lane = acc[8 * (b % 2) + l];
         lane = std::fma(static_cast<float>(L), s, lane);
       }
     }
     return hsum16(acc);
   }
-  const int64_t bytes = dtype_traits(dt).block_bytes;
-  const bool mins = dt != DType::Q6_K;
+  const bool mins = !p.m.empty();
   float accm = 0.0f;
-  KBlock k;
   for (int64_t B = 0; B < a.cols / 256; ++B) {
-    unpack_k(dt, row + B * bytes, k);
+    const uint8_t* ub = u + 256 * B;
     const int8_t* xb = x + 256 * B;
+    const int32_t* lsc = p.lscrow(i) + 64 * B;
     int32_t A[16] = {};
     for (int s = 0; s < 4; ++s)
       for (int l = 0; l < 16; ++l) {
         const int e0 = 64 * s + 4 * l;
         int32_t L = 0;
-        for (int e = e0; e < e0 + 4; ++e) L += (k.u[e] - o) * xb[e];
-        A[l] += L * k.sc16[e0 / 16];
+        for (int e = e0; e < e0 + 4; ++e) L += (ub[e] - o) * xb[e];
+        A[l] += L * lsc[16 * s + l];
       }
-    const float sd = k.d * dx[B];
+    const float sd = dw[8 * B] * dx[B];
     for (int l = 0; l < 16; ++l) acc[l] = std::fma(static_cast<float>(A[l]), sd, acc[l]);
     if (mins) {
       const int32_t* bs = a.bsumrow(t) + 8 * B;
+      const int32_t* m = p.mrow(i) + 8 * B;
       int32_t msum = 0;
-      for (int j = 0; j < 8; ++j) msum += k.m[j] * bs[j];
-      accm = std::fma(static_cast<float>(msum), k.dmin * dx[B], accm);
+      for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
+      accm = std::fma(static_cast<float>(msum), p.dminrow(i)[B] * dx[B], accm);
     }
   }
   const float s = hsum16(acc);
@@ -199,13 +250,17 @@ float dot_row(DType dt, const uint8_t* row, const QuantActs& a, int64_t t) {
 
 }  // namespace
 
+// Each row is unpacked once, then multiplied by every token.
 void qmatmul_rows_scalar(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                          int64_t r0, int64_t r1) {
+  thread_local PackedRows p;
+  prepare_packed(p, w.dtype, 1, w.cols);
   const int64_t rb = row_bytes(w);
   for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * rb;
+    const uint8_t* row[1] = {static_cast<const uint8_t*>(w.data) + r * rb};
+    pack_rows_scalar(row, 1, p);
     for (int64_t t = 0; t < a.T; ++t)
-      y[t * w.rows + r] = dot_row(w.dtype, row, a, t) + (bias ? bias[r] : 0.0f);
+      y[t * w.rows + r] = dot_packed(p, 0, a, t) + (bias ? bias[r] : 0.0f);
   }
 }
 

@@ -29,11 +29,40 @@ struct QuantActs {
   std::vector<float> d;       // [T, cols / block]
   std::vector<int32_t> init;  // [T, cols / 4]: -offset * (sum of 4 consecutive q)
   std::vector<int32_t> bsum;  // [T, cols / 32]: sum of 32 consecutive q
+  std::vector<float> d8;      // [T, 8 * (cols / 32)]: Q8_0, Q4_0: each d 8 times (a vector's lanes)
   const int8_t* qrow(int64_t t) const { return q.data() + t * cols; }
   const float* drow(int64_t t) const { return d.data() + t * (cols / block); }
   const int32_t* initrow(int64_t t) const { return init.data() + t * (cols / 4); }
   const int32_t* bsumrow(int64_t t) const { return bsum.data() + t * (cols / 32); }
+  const float* d8row(int64_t t) const { return d8.data() + t * 8 * (cols / 32); }
 };
+
+// Rows of a quantized weight unpacked once per matmul call (per thread and
+// tile of rows) for every token: the GEMM for T > 1 decodes each weight block
+// once per call, not once per token tile. The layout is the same at every
+// level, and it holds exactly the integers and scales the direct kernels read,
+// so a packed tile's outputs are the direct tile's bits.
+struct PackedRows {
+  DType dtype = DType::Q8_0;
+  int64_t rows = 0, cols = 0;
+  std::vector<uint8_t> u;    // [rows, cols]: element = u - weight_offset (Q8_0: q ^ 0x80)
+  std::vector<float> d;      // [rows, dstride]: each block's (super-block's) d, 8 times
+  std::vector<float> dmin;   // [rows, cols / 256]: Q4_K, Q5_K
+  std::vector<int32_t> lsc;  // [rows, cols / 4]: K-quants: lane l of step s of a
+                             // super-block has the scale of group 4s + l / 4
+  std::vector<int32_t> m;    // [rows, cols / 32]: Q4_K, Q5_K: each sub-block's min
+  int64_t dstride = 0;       // 8 per block, + 8 so a 16-float load of the last block stays inside
+  const uint8_t* urow(int64_t i) const { return u.data() + i * cols; }
+  const float* drow(int64_t i) const { return d.data() + i * dstride; }
+  const float* dminrow(int64_t i) const { return dmin.data() + i * (cols / 256); }
+  const int32_t* lscrow(int64_t i) const { return lsc.data() + i * (cols / 4); }
+  const int32_t* mrow(int64_t i) const { return m.data() + i * (cols / 32); }
+};
+
+// Sizes p for `rows` rows of a weight of type dt with `cols` columns.
+void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols);
+// Rows [0, n) of p from the n weight rows at wrow (the portable decoder).
+void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p);
 
 // Sizes a for T rows of cols (a multiple of the block) for weights of type wtype.
 void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols);

@@ -251,6 +251,176 @@ TPLM_AVX2 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0
   }
 }
 
+// ---------------------------------------------------------------- packed rows
+
+TPLM_AVX2 inline void store256(uint8_t* p, __m256i v) {
+  _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(p)), v);
+}
+
+// n rows unpacked with the decoders above (PackedRows in qdot.hpp).
+template <DType dt>
+TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t* u = p.u.data() + i * p.cols;
+    float* d = p.d.data() + i * p.dstride;
+    if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
+      for (int64_t b = 0; b < p.cols / 32; ++b) {
+        __m256i v;
+        if constexpr (dt == DType::Q8_0) {
+          v = _mm256_xor_si256(load256(wrow[i] + 34 * b + 2),
+                               _mm256_set1_epi8(static_cast<char>(0x80)));
+        } else {
+          const __m128i q = load128(wrow[i] + 18 * b + 2);
+          v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
+        }
+        store256(u + 32 * b, v);
+        _mm256_storeu_ps(d + 8 * b, _mm256_set1_ps(block_d<dt>(wrow[i], b)));
+      }
+    } else {
+      constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+      for (int64_t B = 0; B < p.cols / 256; ++B) {
+        const uint8_t* blk = wrow[i] + B * kBytes;
+        KRow k;
+        k_row<dt>(blk, k);
+        int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
+        for (int s = 0; s < 4; ++s) {
+          __m256i lo, hi, slo, shi;
+          load_k_step<dt>(blk, s, lo, hi);
+          k_scales(k, s, slo, shi);
+          store256(u + 256 * B + 64 * s, lo);
+          store256(u + 256 * B + 64 * s + 32, hi);
+          _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s)), slo);
+          _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s + 8)), shi);
+        }
+        _mm256_storeu_ps(d + 8 * B, _mm256_set1_ps(k.d));
+        if constexpr (dt != DType::Q6_K) {
+          p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
+          std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
+        }
+      }
+    }
+  }
+}
+
+// tile32's arithmetic on packed rows [i, i + R). Q8_0 goes back to signed
+// weights for maddubs (u8 x s8 pairs of up to 255 x 127 would saturate int16).
+template <DType dt, int R, int C>
+TPLM_AVX2 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0, float* out) {
+  const int64_t nb = a.cols / 32;
+  __m256 acc[R][C][2];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+  const auto block = [&](int64_t b, auto half) TPLM_AVX2 {
+    constexpr int h = decltype(half)::value;
+    __m256i x[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m256i v = load256(p.urow(i + r) + 32 * b);
+      const float sw = p.drow(i + r)[8 * b];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) {
+        __m256i L;
+        if constexpr (dt == DType::Q8_0) {
+          const __m256i w = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
+          L = _mm256_madd_epi16(
+              _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x[c], w)),
+              _mm256_set1_epi16(1));
+        } else {
+          L = _mm256_add_epi32(dot4(v, x[c]), load256(a.initrow(t0 + c) + 8 * b));
+        }
+        const __m256 s = _mm256_set1_ps(sw * a.drow(t0 + c)[b]);
+        acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(L), s, acc[r][c][h]);
+      }
+    }
+  };
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    block(b, std::integral_constant<int, 0>{});
+    block(b + 1, std::integral_constant<int, 1>{});
+  }
+  if (b < nb) block(b, std::integral_constant<int, 0>{});
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
+}
+
+// tile_k's arithmetic on packed rows [i, i + R).
+template <DType dt, int R, int C>
+TPLM_AVX2 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0, float* out) {
+  constexpr bool kMins = dt != DType::Q6_K;
+  const int64_t nB = a.cols / 256;
+  __m256 acc[R][C][2];
+  float accm[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+    accm[r][c] = 0.0f;
+  }
+  for (int64_t B = 0; B < nB; ++B) {
+    __m256i A[R][C][2];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c) A[r][c][0] = A[r][c][1] = _mm256_setzero_si256();
+    for (int s = 0; s < 4; ++s) {
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* u = p.urow(i + r) + 256 * B + 64 * s;
+        const int32_t* sc = p.lscrow(i + r) + 64 * B + 16 * s;
+        const __m256i wlo = load256(u), whi = load256(u + 32);
+        const __m256i slo = load256(sc), shi = load256(sc + 8);
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const int8_t* x = a.qrow(t0 + c) + 256 * B + 64 * s;
+          __m256i Llo = dot4(wlo, load256(x)), Lhi = dot4(whi, load256(x + 32));
+          if constexpr (dt == DType::Q6_K) {
+            const int32_t* in = a.initrow(t0 + c) + 64 * B + 16 * s;
+            Llo = _mm256_add_epi32(Llo, load256(in));
+            Lhi = _mm256_add_epi32(Lhi, load256(in + 8));
+          }
+          A[r][c][0] = _mm256_add_epi32(A[r][c][0], _mm256_mullo_epi32(Llo, slo));
+          A[r][c][1] = _mm256_add_epi32(A[r][c][1], _mm256_mullo_epi32(Lhi, shi));
+        }
+      }
+    }
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const float dx = a.drow(t0 + c)[B];
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m256 sd = _mm256_set1_ps(p.drow(i + r)[8 * B] * dx);
+        acc[r][c][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][0]), sd, acc[r][c][0]);
+        acc[r][c][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][1]), sd, acc[r][c][1]);
+        if constexpr (kMins) {
+          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
+          const int32_t* m = p.mrow(i + r) + 8 * B;
+          int32_t msum = 0;
+          for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
+          accm[r][c] = std::fma(static_cast<float>(msum), p.dminrow(i + r)[B] * dx, accm[r][c]);
+        }
+      }
+    }
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    const float s = reduce16({acc[r][c][0], acc[r][c][1]});
+    out[r * C + c] = kMins ? s - accm[r][c] : s;
+  }
+}
+
+template <DType dt, int R, int C>
+TPLM_AVX2 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
+                            float* out) {
+  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
+    ptile32<dt, R, C>(p, i, a, t0, out);
+  else
+    ptile_k<dt, R, C>(p, i, a, t0, out);
+}
+
 // ---------------------------------------------------------------- driver
 
 template <DType dt, int R, int C>
@@ -262,6 +432,7 @@ TPLM_AVX2 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64
 }
 
 constexpr int kTileRows = 2, kTileTokensQ32 = 2, kTileTokensK = 2;
+constexpr int kPackRows = 4, kPackTokensQ32 = 2, kPackTokensK = 2, kPackMinTokens = 3;
 #define TPLM_QDOT_TARGET TPLM_AVX2
 #include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
 #undef TPLM_QDOT_TARGET

@@ -299,6 +299,182 @@ TPLM_AVX512 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t 
   }
 }
 
+// ---------------------------------------------------------------- packed rows
+
+// n rows unpacked with the decoders above (PackedRows in qdot.hpp).
+template <DType dt>
+TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t* u = p.u.data() + i * p.cols;
+    float* d = p.d.data() + i * p.dstride;
+    if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
+      const int64_t nb = p.cols / 32;
+      int64_t b = 0;
+      for (; b + 2 <= nb; b += 2) _mm512_storeu_si512(u + 32 * b, load_pair<dt>(wrow[i], b));
+      if (b < nb)
+        _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(u + 32 * b)),
+                            _mm512_castsi512_si256(load_one<dt>(wrow[i], b)));
+      for (b = 0; b < nb; ++b) _mm256_storeu_ps(d + 8 * b, _mm256_set1_ps(block_d<dt>(wrow[i], b)));
+    } else {
+      constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+      for (int64_t B = 0; B < p.cols / 256; ++B) {
+        const uint8_t* blk = wrow[i] + B * kBytes;
+        KRow k;
+        k_row<dt>(blk, k);
+        int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
+        for (int s = 0; s < 4; ++s) {
+          _mm512_storeu_si512(u + 256 * B + 64 * s, load_k_step<dt>(blk, s));
+          _mm512_storeu_si512(lsc + 16 * s, _mm512_permutexvar_epi32(k_scale_index<dt>(s), k.base));
+        }
+        _mm256_storeu_ps(d + 8 * B, _mm256_set1_ps(k.d));
+        if constexpr (dt != DType::Q6_K) {
+          p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
+          std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
+        }
+      }
+    }
+  }
+}
+
+// tile32's arithmetic on packed rows [i, i + R): Q8_0 and Q4_0 alike (their
+// offsets are in the activations' init).
+template <int R, int C>
+TPLM_AVX512 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
+                         float* out) {
+  const int64_t nb = a.cols / 32;
+  const uint8_t* u[R];
+  const float* dw[R];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) u[r] = p.urow(i + r), dw[r] = p.drow(i + r);
+  const int8_t* xq[C];
+  const int32_t* xi[C];
+  const float* dx[C];
+  const float* dx8[C];
+  TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    xq[c] = a.qrow(t0 + c);
+    xi[c] = a.initrow(t0 + c);
+    dx[c] = a.drow(t0 + c);
+    dx8[c] = a.d8row(t0 + c);
+  }
+  __m512 acc[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    __m512i x[C], init[C];
+    __m512 sx[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      x[c] = load512(xq[c] + 32 * b);
+      init[c] = load512(xi[c] + 8 * b);
+      sx[c] = _mm512_loadu_ps(dx8[c] + 8 * b);  // pair(dx[c][b], dx[c][b + 1])
+    }
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512i w = load512(u[r] + 32 * b);
+      const __m512 sw = _mm512_loadu_ps(dw[r] + 8 * b);  // d_b x 8, d_b+1 x 8
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(L), _mm512_mul_ps(sw, sx[c]), acc[r][c]);
+      }
+    }
+  }
+  if (b < nb) {  // one block left: lanes 0-7 only
+    const __mmask16 lo = 0x00ff;
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512i w = _mm512_zextsi256_si512(load256(u[r] + 32 * b));
+      const float sw = dw[r][8 * b];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const __m512i x = _mm512_zextsi256_si512(
+            load256(static_cast<const uint8_t*>(static_cast<const void*>(xq[c] + 32 * b))));
+        const __m512i init = _mm512_maskz_loadu_epi32(lo, xi[c] + 8 * b);
+        const __m512i L = _mm512_dpbusd_epi32(init, w, x);
+        acc[r][c] = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(L), _mm512_set1_ps(sw * dx[c][b]),
+                                          acc[r][c], lo);
+      }
+    }
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
+}
+
+// tile_k's arithmetic on packed rows [i, i + R).
+template <DType dt, int R, int C>
+TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
+                         float* out) {
+  constexpr bool kMins = dt != DType::Q6_K;
+  const int64_t nB = a.cols / 256;
+  __m512 acc[R][C];
+  float accm[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), accm[r][c] = 0.0f;
+  for (int64_t B = 0; B < nB; ++B) {
+    __m512i A[R][C];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c) A[r][c] = _mm512_setzero_si512();
+    for (int s = 0; s < 4; ++s) {
+      __m512i x[C], init[C];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) {
+        x[c] = load512(a.qrow(t0 + c) + 256 * B + 64 * s);
+        if constexpr (dt == DType::Q6_K)
+          init[c] = load512(a.initrow(t0 + c) + 64 * B + 16 * s);
+        else
+          init[c] = _mm512_setzero_si512();
+      }
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i w = load512(p.urow(i + r) + 256 * B + 64 * s);
+        const __m512i sc = load512(p.lscrow(i + r) + 64 * B + 16 * s);
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) {
+          const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
+          A[r][c] = _mm512_add_epi32(A[r][c], _mm512_mullo_epi32(L, sc));
+        }
+      }
+    }
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const float dx = a.drow(t0 + c)[B];
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const float d = p.drow(i + r)[8 * B];
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_set1_ps(d * dx), acc[r][c]);
+        if constexpr (kMins) {
+          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
+          const int32_t* m = p.mrow(i + r) + 8 * B;
+          int32_t msum = 0;
+          for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
+          accm[r][c] = std::fma(static_cast<float>(msum), p.dminrow(i + r)[B] * dx, accm[r][c]);
+        }
+      }
+    }
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    const float s = reduce16(acc[r][c]);
+    out[r * C + c] = kMins ? s - accm[r][c] : s;
+  }
+}
+
+template <DType dt, int R, int C>
+TPLM_AVX512 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
+                              float* out) {
+  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
+    ptile32<R, C>(p, i, a, t0, out);
+  else
+    ptile_k<dt, R, C>(p, i, a, t0, out);
+}
+
 // ---------------------------------------------------------------- driver
 
 template <DType dt, int R, int C>
@@ -312,6 +488,7 @@ TPLM_AVX512 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int
 
 // Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time.
 constexpr int kTileRows = 4, kTileTokensQ32 = 3, kTileTokensK = 2;
+constexpr int kPackRows = 4, kPackTokensQ32 = 4, kPackTokensK = 4, kPackMinTokens = 4;
 #define TPLM_QDOT_TARGET TPLM_AVX512
 #include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
 #undef TPLM_QDOT_TARGET

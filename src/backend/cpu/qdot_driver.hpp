@@ -6,7 +6,18 @@
 //   TPLM_QDOT_TARGET                  its function attribute (target ISA)
 //   tile<dt, R, C>(wrow, a, t0, out)  out[r * C + c] = row r . token t0 + c
 //   kTileRows, kTileTokensQ32, kTileTokensK   its tile shapes
-// Every output's arithmetic is inside tile(), the same for every R and C.
+//   pack_rows<dt>(wrow, n, p)         n rows unpacked into p (PackedRows, qdot.hpp)
+//   ptile<dt, R, C>(p, i, a, t0, out) out[r * C + c] = packed row i + r . token t0 + c
+//   kPackRows, kPackTokensQ32, kPackTokensK, kPackMinTokens   the packed shapes
+// Every output's arithmetic is inside tile() and ptile(), the same for every
+// R and C and the same in both: the tiling only decides how often each weight
+// block is loaded and decoded.
+//
+// Decode (T below kPackMinTokens) streams the weights through tile(): R rows x
+// C tokens per load. A batch of rows (batched decode, prefill) unpacks R rows
+// once per token chunk and runs ptile() over all the chunk's tokens, C at a
+// time and the last tile with the tokens left, so each weight block is
+// decoded once per chunk instead of once per C tokens.
 #include <algorithm>
 #include <cstdint>
 
@@ -37,6 +48,68 @@ TPLM_QDOT_TARGET void rows_tokens(const WeightView& w, const QuantActs& a, const
   }
 }
 
+// y[(t + c) * stride + r + i] = out[i * C + c] + bias[r + i], for C tokens of R rows.
+template <int R, int C>
+inline void store_tile(const float* out, const float* bias, float* y, int64_t stride, int64_t r,
+                       int64_t t) {
+  for (int i = 0; i < R; ++i)
+    for (int c = 0; c < C; ++c)
+      y[(t + c) * stride + r + i] = out[i * C + c] + (bias ? bias[r + i] : 0.0f);
+}
+
+// The last n < C + 1 tokens from t: one tile of exactly n tokens.
+template <DType dt, int R, int C>
+TPLM_QDOT_TARGET void packed_tail(const PackedRows& p, int64_t i, const QuantActs& a,
+                                  const float* bias, float* y, int64_t stride, int64_t r, int64_t t,
+                                  int64_t n) {
+  if constexpr (C >= 1) {
+    if (n == C) {
+      float out[R * C];
+      ptile<dt, R, C>(p, i, a, t, out);
+      return store_tile<R, C>(out, bias, y, stride, r, t);
+    }
+    packed_tail<dt, R, C - 1>(p, i, a, bias, y, stride, r, t, n);
+  }
+}
+
+// Packed rows [i, i + R) (weight rows [r, r + R)) x tokens [t0, t1).
+template <DType dt, int R, int C>
+TPLM_QDOT_TARGET void packed_tokens(const PackedRows& p, int64_t i, const QuantActs& a,
+                                    const float* bias, float* y, int64_t stride, int64_t r,
+                                    int64_t t0, int64_t t1) {
+  float out[R * C];
+  int64_t t = t0;
+  for (; t + C <= t1; t += C) {
+    ptile<dt, R, C>(p, i, a, t, out);
+    store_tile<R, C>(out, bias, y, stride, r, t);
+  }
+  if (t < t1) packed_tail<dt, R, C - 1>(p, i, a, bias, y, stride, r, t, t1 - t);
+}
+
+// Rows [r0, r1) x tokens [t0, t1): kPackRows rows unpacked at a time.
+template <DType dt>
+__attribute__((noinline)) TPLM_QDOT_TARGET void rows_packed(const QuantActs& a, const WeightView& w,
+                                                            const float* bias, float* y, int64_t r0,
+                                                            int64_t r1, int64_t t0, int64_t t1) {
+  constexpr int R = kPackRows;
+  constexpr int C = dt == DType::Q8_0 || dt == DType::Q4_0 ? kPackTokensQ32 : kPackTokensK;
+  thread_local PackedRows p;
+  prepare_packed(p, dt, R, w.cols);
+  const int64_t rb = row_bytes(w);
+  for (int64_t r = r0; r < r1; r += R) {
+    const int64_t n = std::min<int64_t>(R, r1 - r);
+    const uint8_t* wrow[R];
+    for (int64_t i = 0; i < n; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
+    pack_rows<dt>(wrow, n, p);
+    if (n == R) {
+      packed_tokens<dt, R, C>(p, 0, a, bias, y, w.rows, r, t0, t1);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        packed_tokens<dt, 1, C>(p, i, a, bias, y, w.rows, r + i, t0, t1);
+    }
+  }
+}
+
 template <DType dt>
 TPLM_QDOT_TARGET void rows_any(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                                int64_t r0, int64_t r1) {
@@ -45,6 +118,10 @@ TPLM_QDOT_TARGET void rows_any(const QuantActs& a, const WeightView& w, const fl
   const int64_t chunk = std::max<int64_t>(C, (256 * 1024 / std::max<int64_t>(a.cols, 1)) / C * C);
   for (int64_t t0 = 0; t0 < a.T; t0 += chunk) {
     const int64_t t1 = std::min(a.T, t0 + chunk);
+    if (t1 - t0 >= kPackMinTokens) {
+      rows_packed<dt>(a, w, bias, y, r0, r1, t0, t1);
+      continue;
+    }
     int64_t r = r0;
     for (; r + R <= r1; r += R) rows_tokens<dt, R, C>(w, a, bias, y, r, t0, t1);
     for (; r < r1; ++r) rows_tokens<dt, 1, C>(w, a, bias, y, r, t0, t1);

@@ -1,0 +1,111 @@
+// The tiled matmul (a batch of T rows: batched decode steps, prefill) against
+// the per-row reference: for every dtype and kernel level, each of the T output
+// rows equals that token multiplied alone (T = 1, the decode path) bit for bit,
+// and for the integer-domain types equals the scalar level's bits too. T and
+// the row counts are chosen around the tile shapes (token tiles of 2-4, row
+// tiles of 4, token chunks), the column counts give odd block counts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "backend/cpu/cpu_backend.hpp"
+#include "backend/cpu/cpu_features.hpp"
+#include "backend/cpu/qdot.hpp"
+#include "backend/reference.hpp"
+
+namespace tplm {
+namespace {
+
+using test::random_floats;
+using test::random_weight;
+using test::same_bits;
+using test::TestWeight;
+
+constexpr DType kAllDtypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
+                                DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+constexpr cpu::CpuLevel kLevels[] = {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2,
+                                     cpu::CpuLevel::Avx512};
+constexpr int64_t kTokens[] = {1, 2, 3, 15, 16, 17, 64};
+
+struct AtLevel {
+  explicit AtLevel(cpu::CpuLevel l) { cpu::set_cpu_level(l); }
+  ~AtLevel() { cpu::reset_cpu_level(); }
+};
+
+std::vector<float> run_matmul(Backend& be, const float* x, int64_t T, const TestWeight& w,
+                              const std::vector<float>& bias) {
+  std::vector<float> y(static_cast<size_t>(T * w.rows), std::nanf(""));
+  be.matmul(x, T, w.view(), bias.empty() ? nullptr : bias.data(), y.data());
+  return y;
+}
+
+// Columns with odd numbers of blocks (and, for float types, not a multiple of 8).
+std::vector<int64_t> odd_cols(DType dt) {
+  switch (dtype_traits(dt).block_elems) {
+    case 256:
+      return {256, 768};
+    case 32:
+      return {96, 224};
+    default:
+      return {37, 100};
+  }
+}
+
+TEST(CpuMatmulTiles, EveryRowOfABatchEqualsThatTokenAlone) {
+  uint32_t seed = 7000;
+  for (DType dt : kAllDtypes)
+    for (int64_t cols : odd_cols(dt))
+      for (int64_t rows : {1, 6, 13}) {
+        const TestWeight w = random_weight(dt, rows, cols, seed++);
+        const auto bias = random_floats(rows, seed++);
+        std::vector<float> scalar_y[std::size(kTokens)];
+        for (cpu::CpuLevel l : kLevels) {
+          if (l > cpu::detected_cpu_level()) continue;
+          AtLevel at(l);
+          auto one = make_cpu_backend(1);
+          auto three = make_cpu_backend(3);
+          for (size_t k = 0; k < std::size(kTokens); ++k) {
+            const int64_t T = kTokens[k];
+            SCOPED_TRACE(::testing::Message()
+                         << dtype_name(dt) << " " << cpu::cpu_level_name(l) << " rows " << rows
+                         << " cols " << cols << " T " << T);
+            const auto x = random_floats(T * cols, static_cast<uint32_t>(seed + T), -2.0f, 2.0f);
+            const auto y = run_matmul(*one, x.data(), T, w, bias);
+            for (int64_t t = 0; t < T; ++t) {
+              const auto yt = run_matmul(*one, x.data() + t * cols, 1, w, bias);
+              ASSERT_TRUE(same_bits(
+                  yt, std::vector<float>(y.begin() + t * rows, y.begin() + (t + 1) * rows)))
+                  << "token " << t << " differs from the same token alone";
+            }
+            ASSERT_TRUE(same_bits(y, run_matmul(*three, x.data(), T, w, bias)))
+                << "3 threads changed the result";
+            if (!cpu::is_int_dot_type(dt)) continue;
+            if (l == cpu::CpuLevel::Scalar)
+              scalar_y[k] = y;
+            else
+              ASSERT_TRUE(same_bits(y, scalar_y[k])) << "differs from the scalar level";
+          }
+        }
+      }
+}
+
+// A prefill of more tokens than one activation chunk (the kernels cut the
+// tokens into chunks that stay in the L2 cache) still equals each token alone.
+TEST(CpuMatmulTiles, TokensSpanningSeveralChunks) {
+  for (DType dt : {DType::Q8_0, DType::Q4_K}) {
+    const int64_t cols = 4096, rows = 5, T = 70;  // chunks of 63-64 tokens at 4096 columns
+    const TestWeight w = random_weight(dt, rows, cols, 77);
+    const auto x = random_floats(T * cols, 78);
+    auto be = make_cpu_backend(2);
+    const auto y = run_matmul(*be, x.data(), T, w, {});
+    for (int64_t t : {int64_t{0}, int64_t{63}, int64_t{64}, T - 1}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(dt) << " token " << t);
+      const auto yt = run_matmul(*be, x.data() + t * cols, 1, w, {});
+      EXPECT_TRUE(
+          same_bits(yt, std::vector<float>(y.begin() + t * rows, y.begin() + (t + 1) * rows)));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tplm
