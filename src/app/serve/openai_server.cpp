@@ -128,7 +128,12 @@ void OpenAiServer::routes() {
     res.set_content(models_body(config_.model_id, created_), "application/json");
   });
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_text(metrics()), "text/plain; version=0.0.4");
+    // Beside openai_api's metrics: the sequences that left because their client went away.
+    const std::string cancelled = fmt::format(
+        "# HELP tplm_requests_cancelled_total Requests whose client went away before the end.\n"
+        "# TYPE tplm_requests_cancelled_total counter\ntplm_requests_cancelled_total {}\n",
+        scheduler_.stats().cancelled);
+    res.set_content(metrics_text(metrics()) + cancelled, "text/plain; version=0.0.4");
   });
   http_->Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
     completion(req.body, false, &res);
