@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -72,6 +73,13 @@ OpenAiServer::OpenAiServer(ServerConfig config, Scheduler& scheduler, const Toke
   // Bodies up to twice the limit reach the parser, which answers 413 in
   // OpenAI's words; httplib refuses larger ones itself (413, body below).
   http_->set_payload_max_length(2 * kMaxBodyBytes);
+  // httplib listens with a backlog of 5 (built into Debian's library): a
+  // burst of clients would overflow it and be reset. Keep the listening
+  // socket to widen its backlog once bound (bind()).
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = static_cast<int>(sock);
+  });
   http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const std::string msg = res.status == 413
@@ -92,6 +100,8 @@ int OpenAiServer::bind(const std::string& host, int port) {
         "cannot listen on {}:{} (in use, or not an address of this host); pick another --port "
         "or --host",
         host, port));
+  // listen() again on a listening socket sets its backlog (Linux).
+  if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
   return bound;
 }
 

@@ -62,6 +62,7 @@ class OpenAiServer {
   ChatRenderer render_chat_;
   std::unique_ptr<httplib::Server> http_;
   int64_t created_ = 0;
+  int listen_socket_ = -1;
   std::atomic<uint64_t> requests_{0}, rejected_{0}, next_id_{0};
 };
 
