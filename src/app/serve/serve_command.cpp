@@ -5,6 +5,7 @@
 // serves HTTP and the other processes follow its steps.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -29,18 +30,13 @@ namespace tplm {
 namespace {
 
 struct ServeArgs {
-  std::string model, tokenizer, host = "127.0.0.1", alias;
+  EngineOptions engine;  // model, tp, threads, context, timeout, device
+  std::string tokenizer, host = "127.0.0.1", alias;
   int port = 8080;
-  int tp = 1;
-  int threads = 0;
-  int64_t context = 0;
   int64_t slots = 0;         // 0: from memory
   int64_t batch_tokens = 0;  // 0: from memory
   int64_t queue = 64;
   int http_threads = 0;  // 0: slots + queue + 4
-  double timeout_seconds = 60.0;
-  BackendKind backend = BackendKind::Cpu;
-  std::vector<int> gpus;
 };
 
 std::atomic<bool> g_stop{false};
@@ -50,9 +46,9 @@ extern "C" void on_stop_signal(int) {
 }
 
 void check(const ServeArgs& a, const CLI::App& cmd) {
-  require_at_least(cmd, "--threads", a.threads, 1,
+  require_at_least(cmd, "--threads", a.engine.threads, 1,
                    fmt::format("use 1 to {} (or leave it out for cores / ranks)", kMaxThreads));
-  require_at_least(cmd, "--context", a.context, 1,
+  require_at_least(cmd, "--context", a.engine.max_context, 1,
                    "use 1 or more positions (or leave it out for the model's context length)");
   require_at_least(cmd, "--slots", a.slots, 1,
                    "use 1 or more (or leave it out to size it by memory)");
@@ -69,33 +65,22 @@ void check(const ServeArgs& a, const CLI::App& cmd) {
 
 std::string model_id(const ServeArgs& a) {
   if (!a.alias.empty()) return a.alias;
-  std::filesystem::path p(a.model);
+  std::filesystem::path p(a.engine.model);
   if (p.filename().empty()) p = p.parent_path();
   return p.filename().string();
 }
 
 int run_server(const ServeArgs& a) {
-  EngineOptions eo;
-  eo.model = a.model;
-  eo.tp = a.tp;
-  eo.threads = a.threads;
-  eo.max_context = a.context;
-  eo.timeout_seconds = a.timeout_seconds;
-  eo.backend = a.backend;
-  eo.gpus = a.gpus;
-  check_engine_options(eo);
-  ModelFile model = open_engine_model(a.model);
+  EngineOptions eo = a.engine;
+  ModelFile model = open_engine_model(eo.model);
+  // A context longer than the model's is the Engine's error, below.
   const int64_t model_context = model.config.context_length;
-  if (a.context > model_context)
-    throw Error(
-        fmt::format("--context {} is more than this model's context length ({}); use {} "
-                    "or less, or leave it out",
-                    a.context, model_context, model_context));
-  const int64_t context = a.context > 0 ? a.context : model_context;
-  const int world = launch_world_size(a.tp);
+  const int64_t context =
+      eo.max_context > 0 ? std::min(eo.max_context, model_context) : model_context;
+  const int world = launch_world_size(eo.tp);
   const Plan plan = make_plan(model, world);
   const bool lead = launch_rank() == 0;
-  const uint64_t memory = a.backend == BackendKind::Cpu ? host_available_memory() : 0;
+  const uint64_t memory = eo.backend == BackendKind::Cpu ? host_available_memory() : 0;
   const ServeSizing sizing = size_serving(model, plan, context, a.slots, a.batch_tokens, memory,
                                           ranks_on_this_host(world));
   eo.slots = sizing.slots;
@@ -160,7 +145,9 @@ CommandAction add_serve_command(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "an OpenAI-compatible HTTP server (continuous batching), the model split over --tp");
-  cmd->add_option("-m,--model", a->model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
+  a->engine.timeout_seconds = 60.0;
+  cmd->add_option("-m,--model", a->engine.model,
+                  "model: .gguf, llama2.c .bin, or Hugging Face folder")
       ->required();
   cmd->add_option("--tokenizer", a->tokenizer,
                   "tokenizer file (llama2.c tok*.bin, tokenizer.json, tokenizer.model)");
@@ -177,16 +164,17 @@ CommandAction add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--http-threads", a->http_threads,
                   "HTTP worker threads (default: slots + queue + 4; a stream holds one)");
-  cmd->add_option("--tp", a->tp, "tensor-parallel ranks (threads in this process)")
+  cmd->add_option("--tp", a->engine.tp, "tensor-parallel ranks (threads in this process)")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", a->threads, "kernel threads per rank (default: cores / ranks)");
-  cmd->add_option("-c,--ctx-size,--context", a->context,
+  cmd->add_option("-t,--threads", a->engine.threads,
+                  "kernel threads per rank (default: cores / ranks)");
+  cmd->add_option("-c,--ctx-size,--context", a->engine.max_context,
                   "positions per sequence, at most the model's context length (default: the "
                   "model's)");
-  cmd->add_option("--comm-timeout", a->timeout_seconds,
+  cmd->add_option("--comm-timeout", a->engine.timeout_seconds,
                   "seconds a collective may wait for a peer before the server fails")
       ->capture_default_str();
-  add_device_options(cmd, a->backend, a->gpus);
+  add_device_options(cmd, a->engine.backend, a->engine.gpus);
   return [a, cmd]() -> int {
     check(*a, *cmd);
     return run_server(*a);
