@@ -163,16 +163,6 @@ std::optional<std::string> capacity_refusal(const ModelFile& m, const Plan& p,
   return msg;
 }
 
-uint64_t host_available_memory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
-}
-
 uint64_t parse_memory_size(const std::string& text, const std::string& option) {
   const auto bad = [&] {
     return UsageError(fmt::format(

@@ -51,9 +51,6 @@ bool fits(const ModelFile& model, int tp, const PlanRequest& request, const Memo
 std::optional<std::string> capacity_refusal(const ModelFile& model, const Plan& plan,
                                             const MemoryBudget& budget);
 
-// This host's MemAvailable (/proc/meminfo) in bytes, 0 when unknown.
-uint64_t host_available_memory();
-
 // "1.5GiB", "512M", "2G", "1048576": bytes (K, M, G, T in powers of 1024, an
 // optional "iB" or "B"). Throws UsageError naming the option otherwise.
 uint64_t parse_memory_size(const std::string& text, const std::string& option = "--mem-budget");

@@ -37,6 +37,9 @@ struct EngineOptions {
   uint64_t mem_budget = 0;        // --mem-budget: bytes of each host (GPU); 0 = detected
   std::vector<double> split;      // --split ratios, one per rank; empty = equal shares
   bool split_auto = false;        // --split auto: ratios from the ranks' memory budgets
+  // Sequences the KV caches hold (a server's concurrent requests), each of
+  // the full context; a single run needs 1.
+  int64_t slots = 1;
   double timeout_seconds = 60.0;
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;

@@ -42,7 +42,7 @@ RankModel make_rank_model(const ModelFile& model, const Plan& plan, Communicator
   // The context may exceed the model's (asked with -c, warned about).
   const int64_t context = options.max_context > 0 ? options.max_context : c.context_length;
   rm.cache = std::make_unique<KvCache>(*rm.backend, c.n_layers, context, rm.shard->shape.n_kv_heads,
-                                       c.head_dim, options.kv_type);
+                                       c.head_dim, options.slots, options.kv_type);
   rm.transformer = std::make_unique<Transformer>(c, rm.shard->shape, rm.shard->weights, *rm.backend,
                                                  comm, *rm.cache);
   rm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
