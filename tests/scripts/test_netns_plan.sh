@@ -37,30 +37,28 @@ shape() {  # shape RATE BURST: every host's veth, or "none" to remove the shapin
       fail "tc on tplm-h$i"
   done
 }
-plan() {
-  NETNS_MPIRUN_TIMEOUT=120 netns_mpirun "$TPLM_EXE" plan -m "$MODEL" --tp 2 2>&1
+
+# plan_over LABEL: the plan under mpirun across the hosts into $out; fails
+# unless it exits 0, measured the MPI link, and only rank 0 printed.
+plan_over() {
+  out=$(NETNS_MPIRUN_TIMEOUT=120 netns_mpirun "$TPLM_EXE" plan -m "$MODEL" --tp 2 2>&1)
+  local rc=$?
+  echo "--- $1:"
+  echo "$out"
+  [[ $rc -eq 0 ]] || fail "$1: plan exit $rc"
+  grep -q "speed: measured in .* tp 2 over MPI" <<<"$out" || fail "$1: no measured MPI link"
+  [[ $(grep -c "^model: " <<<"$out") -eq 1 ]] || fail "$1: more than rank 0 printed"
+  grep -q "^\*    2 " <<<"$out" || fail "$1: no row for tp 2"
 }
 
 shape 10mbit 16kb
-slow=$(plan)
-rc=$?
-echo "--- 10mbit:"
-echo "$slow"
-[[ $rc -eq 0 ]] || fail "10mbit: plan exit $rc"
-grep -q "speed: measured in .* tp 2 over MPI" <<<"$slow" || fail "10mbit: no measured MPI link"
-grep -q "^advice: on this link the exchanges would take [0-9]*% of each token; tp 2 is predicted slower than tp 1" <<<"$slow" ||
+plan_over 10mbit
+grep -q "^advice: on this link the exchanges would take [0-9]*% of each token; tp 2 is predicted slower than tp 1" <<<"$out" ||
   fail "10mbit: no warning that tp 2 is slower than tp 1"
-[[ $(grep -c "^model: " <<<"$slow") -eq 1 ]] || fail "10mbit: more than rank 0 printed"
 
 shape none
-fast=$(plan)
-rc=$?
-echo "--- unshaped:"
-echo "$fast"
-[[ $rc -eq 0 ]] || fail "unshaped: plan exit $rc"
-grep -q "^\*    2 " <<<"$fast" || fail "unshaped: no row for tp 2"
-grep -q "slower than tp 1\|tp 1 is predicted" <<<"$fast" &&
-  fail "unshaped: the plan says tp 1 is faster"
+plan_over unshaped
+grep -q "slower than tp 1\|tp 1 is predicted" <<<"$out" && fail "unshaped: the plan says tp 1 is faster"
 netns_down
 expect_no_leftovers "$MODEL"
 echo "test_netns_plan: all passed"
