@@ -15,15 +15,16 @@ TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
 command -v tc >/dev/null 2>&1 || skip "tc (iproute2) not found: cannot shape the link"
 netns_require
 
-# 2 layers of dim 4096, FFN 1024, in F32 (~640 MB; plan reads only its
-# header). Per layer, tp 1 reads C = 320 MB (16 to 64 ms at 20 to 5 GB/s) and
-# tp 2 reads half and makes 2 all-reduces of 16 KB (e each): tp 2 is predicted
-# slower iff e > C / 4 (4 to 16 ms). The veths unshaped give e of 0.1 to 2 ms
-# on a busy machine; at 10 Mbit/s 16 KB each way alone takes 26 ms.
+# 2 layers of dim 6144, FFN 256, in F32 (~1.2 GB; plan reads only its header).
+# Per layer, tp 1 reads C = 610 MB (30 to 120 ms at 20 to 5 GB/s) and tp 2
+# reads half and makes 2 all-reduces of 24 KB (e each): tp 2 is predicted
+# slower iff e > C / 4 (7.5 to 30 ms). The veths unshaped give e of 0.1 to
+# 5 ms even on a machine loaded 7 times over; at 10 Mbit/s 24 KB each way
+# alone takes 39 ms.
 work=$(mktemp -d /tmp/tplm-netns-plan.XXXXXX)
 trap 'rm -rf "$work"; netns_down' EXIT
-python3 "$TPLM_SOURCE_DIR/tools/gen_fixture.py" "$work/m" --dim 4096 --ffn 1024 --layers 2 \
-  --heads 32 --vocab 512 --context 256 --fast --formats gguf:F32 >/dev/null 2>&1 ||
+python3 "$TPLM_SOURCE_DIR/tools/gen_fixture.py" "$work/m" --dim 6144 --ffn 256 --layers 2 \
+  --heads 48 --vocab 512 --context 256 --fast --formats gguf:F32 >/dev/null 2>&1 ||
   fail "gen_fixture"
 MODEL=$work/m.F32.gguf
 
