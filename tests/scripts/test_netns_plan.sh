@@ -15,16 +15,19 @@ TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
 command -v tc >/dev/null 2>&1 || skip "tc (iproute2) not found: cannot shape the link"
 netns_require
 
-# 2 layers of dim 6144, FFN 256, in F32 (~1.2 GB; plan reads only its header).
-# Per layer, tp 1 reads C = 610 MB (30 to 120 ms at 20 to 5 GB/s) and tp 2
-# reads half and makes 2 all-reduces of 24 KB (e each): tp 2 is predicted
-# slower iff e > C / 4 (7.5 to 30 ms). The veths unshaped give e of 0.1 to
-# 5 ms even on a machine loaded 7 times over; at 10 Mbit/s 24 KB each way
-# alone takes 39 ms.
+# 2 layers of dim 4096, FFN 256, in F32 (~540 MB; plan reads only its header).
+# Per layer, tp 1 reads C = 270 MB and tp 2 reads half and makes 2
+# all-reduces of 16 KB (e each): tp 2 is predicted slower iff e > C / 4. At
+# 10 Mbit/s e is about 10 ms and more; unshaped, 0.1 to 1 ms on a quiet
+# machine. A machine loaded many times over (other tests, other builds) moves
+# both figures, the read bandwidth from 20 down to 4 GB/s and the veths'
+# latency up to 5 ms, and either verdict with them: each verdict gets 3
+# measurements, and holds if one of them gives it (a plan that always or
+# never warned fails all 3).
 work=$(mktemp -d /tmp/tplm-netns-plan.XXXXXX)
 trap 'rm -rf "$work"; netns_down' EXIT
-python3 "$TPLM_SOURCE_DIR/tools/gen_fixture.py" "$work/m" --dim 6144 --ffn 256 --layers 2 \
-  --heads 48 --vocab 512 --context 256 --fast --formats gguf:F32 >/dev/null 2>&1 ||
+python3 "$TPLM_SOURCE_DIR/tools/gen_fixture.py" "$work/m" --dim 4096 --ffn 256 --layers 2 \
+  --heads 32 --vocab 512 --context 256 --fast --formats gguf:F32 >/dev/null 2>&1 ||
   fail "gen_fixture"
 MODEL=$work/m.F32.gguf
 
@@ -53,13 +56,19 @@ plan_over() {
 }
 
 shape 10mbit 16kb
-plan_over 10mbit
-grep -q "^advice: on this link the exchanges would take [0-9]*% of each token; tp 2 is predicted slower than tp 1" <<<"$out" ||
-  fail "10mbit: no warning that tp 2 is slower than tp 1"
+for try in 1 2 3; do
+  plan_over "10mbit, try $try"
+  grep -q "^advice: on this link the exchanges would take [0-9]*% of each token; tp 2 is predicted slower than tp 1" <<<"$out" &&
+    break
+  [[ $try -lt 3 ]] || fail "10mbit: no warning that tp 2 is slower than tp 1 in 3 measurements"
+done
 
 shape none
-plan_over unshaped
-grep -q "slower than tp 1\|tp 1 is predicted" <<<"$out" && fail "unshaped: the plan says tp 1 is faster"
+for try in 1 2 3; do
+  plan_over "unshaped, try $try"
+  grep -q "slower than tp 1\|tp 1 is predicted" <<<"$out" || break
+  [[ $try -lt 3 ]] || fail "unshaped: the plan says tp 1 is faster in 3 measurements"
+done
 netns_down
 expect_no_leftovers "$MODEL"
 echo "test_netns_plan: all passed"
