@@ -9,6 +9,8 @@ runs it before the tests), and OUT_DIR/manifest.json listing them.
   qwen2.F32.gguf, qwen2.Q4_0.gguf, qwen2-hf-F32/              random, 4 heads / 2 kv, q/k/v bias
   kq.{Q4_K,Q5_K,Q6_K}.gguf            random, 8 heads x 128 / 4 kv, FFN 1024: every split
                                        width at tp 1, 2, 4 is whole 256-element super-blocks
+  chat.F32.gguf, chat-hf-F32/         random, 4 heads / 2 kv, with a chat template
+                                       (tests/data/chat/fixture_template.jinja)
 
 Up to date outputs (manifest newer than the tools and the source model) are
 kept, so repeated ctest runs cost nothing. See tools/README.md.
@@ -53,12 +55,21 @@ RANDOM = {
 }
 
 
+# name -> (config, seed, formats, chat template file): models `tplm chat` can talk to.
+CHAT_TEMPLATE = os.path.join(TOOLS, "..", "tests", "data", "chat", "fixture_template.jinja")
+CHAT = {
+    "chat": (fl.Config(dim=128, ffn=256, layers=2, heads=4, kv_heads=2, vocab=512, context=256),
+             6, "gguf:F32,hf:F32", CHAT_TEMPLATE),
+}
+
+
 def up_to_date(out: str) -> bool:
     manifest = os.path.join(out, "manifest.json")
     if not os.path.exists(manifest):
         return False
     stamp = os.path.getmtime(manifest)
-    sources = glob.glob(os.path.join(TOOLS, "*.py")) + glob.glob(os.path.join(STORIES, "*"))
+    sources = glob.glob(os.path.join(TOOLS, "*.py")) + glob.glob(os.path.join(STORIES, "*")) + \
+        [CHAT_TEMPLATE]
     if any(os.path.getmtime(s) > stamp for s in sources):
         return False
     try:
@@ -80,10 +91,14 @@ def make(out: str) -> list[dict]:
         entries.append(e)
     tok_bin = os.path.join(out, "tok512.bin")
     shutil.copyfile(os.path.join(STORIES, "tok512.bin"), tok_bin)
-    for name, (c, seed, formats) in RANDOM.items():
+    models = [(name, c, seed, formats, None) for name, (c, seed, formats) in RANDOM.items()]
+    for name, (c, seed, formats, template_file) in CHAT.items():
+        with open(template_file, encoding="utf-8") as f:
+            models.append((name, c, seed, formats, f.read()))
+    for name, c, seed, formats, chat_template in models:
         w = fl.random_weights(c, seed)
         written = gen_fixture.write_all(os.path.join(out, name), c, w,
-                                        gen_fixture.parse_formats(formats), STORIES)
+                                        gen_fixture.parse_formats(formats), STORIES, chat_template)
         for e in written:
             tok = tok_bin if e["format"] == "llama2c" else e["tokenizer"]
             qk = "rotate_half" if e["format"] == "hf" or (e["format"] == "gguf" and c.arch == "qwen2") \

@@ -84,6 +84,7 @@ int run_cli(int argc, char** argv) {
     if (subs.size() > before) commands.push_back({subs.back(), std::move(action)});
   };
   add(add_run_command);
+  add(add_chat_command);
   add(add_plan_command);
   add(add_inspect_command);
   add(add_bench_command);

@@ -78,8 +78,14 @@ GenerateResult generate(Steps& steps, const std::vector<int32_t>& prompt,
            static_cast<int64_t>(r.generated.size()) >= options.max_new_tokens;
   };
 
+  if (options.cached < 0 || options.cached >= static_cast<int64_t>(prompt.size()))
+    throw Error(
+        fmt::format("{} cached tokens of a prompt of {}: at least its last token must be "
+                    "fed to start generation",
+                    options.cached, prompt.size()));
+  const auto fed = std::span<const int32_t>(prompt).subspan(static_cast<size_t>(options.cached));
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits = steps.forward(prompt, 0, false);
+  std::vector<float> logits = steps.forward(fed, options.cached, false);
   r.prefill_seconds = seconds_since(t0);
   int64_t pos = static_cast<int64_t>(prompt.size());
   t0 = std::chrono::steady_clock::now();

@@ -10,15 +10,6 @@ namespace tplm {
 
 namespace {
 
-// --context against the model: it may shorten the context, not lengthen it.
-void check_context(int64_t asked, int64_t model_context) {
-  if (asked > model_context)
-    throw Error(fmt::format(
-        "--context {} is more than this model's context length ({} positions); use --context "
-        "{} or less, or leave it out",
-        asked, model_context, model_context));
-}
-
 // The prompt against the context, in the words of the option that set it.
 void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {
   if (n == 0 || static_cast<int64_t>(n) <= context) return;
@@ -33,6 +24,14 @@ void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {
 }
 
 }  // namespace
+
+void check_context(int64_t asked, int64_t model_context) {
+  if (asked > model_context)
+    throw Error(fmt::format(
+        "--context {} is more than this model's context length ({} positions); use --context "
+        "{} or less, or leave it out",
+        asked, model_context, model_context));
+}
 
 RunReport run_model(const RunOptions& options,
                     const std::function<void(const std::string&)>& on_text,

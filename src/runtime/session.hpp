@@ -25,6 +25,10 @@ struct RunReport {
   bool is_rank0 = true;  // false on the other MPI processes: print nothing
 };
 
+// --context against the model: it may shorten the context, not lengthen it
+// (Error otherwise).
+void check_context(int64_t asked, int64_t model_context);
+
 // on_plan is called on rank 0 once the plan is made and the prompt is
 // tokenized, before any weight is loaded.
 RunReport run_model(const RunOptions& options,
