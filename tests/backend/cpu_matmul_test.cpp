@@ -10,28 +10,22 @@
 #include "backend/cpu/cpu_features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/qdot.hpp"
+#include "backend/matmul_test_support.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
 
 namespace tplm {
 namespace {
 
+using test::AtLevel;
+using test::kAllDtypes;
+using test::kIntDtypes;
+using test::kLevels;
 using test::random_floats;
 using test::random_weight;
+using test::run_matmul;
 using test::same_bits;
 using test::TestWeight;
-
-constexpr DType kAllDtypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
-                                DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
-constexpr DType kIntDtypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
-constexpr cpu::CpuLevel kLevels[] = {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2,
-                                     cpu::CpuLevel::Avx512};
-
-// Runs the kernels at one level while in scope.
-struct AtLevel {
-  explicit AtLevel(cpu::CpuLevel l) { cpu::set_cpu_level(l); }
-  ~AtLevel() { cpu::reset_cpu_level(); }
-};
 
 // Float weights: |y - ref| <= tol * sum_c |x w|, float32 accumulation of `cols`
 // products. Quantized weights multiply activations quantized to 8 bits in
@@ -71,13 +65,6 @@ void expect_close_to_reference(const std::vector<float>& y, const std::vector<fl
   if (quant && ref2 > 0 && T * w.rows >= 32) {  // a mean over enough outputs
     EXPECT_LE(err2 / ref2, 5e-4);
   }
-}
-
-std::vector<float> run_matmul(Backend& be, const std::vector<float>& x, int64_t T,
-                              const TestWeight& w, const std::vector<float>& bias) {
-  std::vector<float> y(static_cast<size_t>(T * w.rows), std::nanf(""));
-  be.matmul(x.data(), T, w.view(), bias.empty() ? nullptr : bias.data(), y.data());
-  return y;
 }
 
 TEST(CpuMatmul, AllDtypesShapesThreadsAgainstReference) {

@@ -11,33 +11,22 @@
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
 #include "backend/cpu/qdot.hpp"
+#include "backend/matmul_test_support.hpp"
 #include "backend/reference.hpp"
 
 namespace tplm {
 namespace {
 
+using test::AtLevel;
+using test::kAllDtypes;
+using test::kLevels;
 using test::random_floats;
 using test::random_weight;
+using test::run_matmul;
 using test::same_bits;
 using test::TestWeight;
 
-constexpr DType kAllDtypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0,
-                                DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
-constexpr cpu::CpuLevel kLevels[] = {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2,
-                                     cpu::CpuLevel::Avx512};
 constexpr int64_t kTokens[] = {1, 2, 3, 15, 16, 17, 64};
-
-struct AtLevel {
-  explicit AtLevel(cpu::CpuLevel l) { cpu::set_cpu_level(l); }
-  ~AtLevel() { cpu::reset_cpu_level(); }
-};
-
-std::vector<float> run_matmul(Backend& be, const float* x, int64_t T, const TestWeight& w,
-                              const std::vector<float>& bias) {
-  std::vector<float> y(static_cast<size_t>(T * w.rows), std::nanf(""));
-  be.matmul(x, T, w.view(), bias.empty() ? nullptr : bias.data(), y.data());
-  return y;
-}
 
 // Columns with odd numbers of blocks (and, for float types, not a multiple of 8).
 std::vector<int64_t> odd_cols(DType dt) {

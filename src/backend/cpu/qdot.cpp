@@ -68,7 +68,9 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
     float* d = a.d.data() + t * nb;
     for (int64_t b = 0; b < nb; ++b) {
       float amax = 0.0f;
-      for (int64_t i = 0; i < B; ++i) amax = std::fmax(amax, std::fabs(xt[b * B + i]));
+      // std::max, not std::fmax: the same values here (amax starts at 0 and
+      // never is NaN) and inlined, where fmax is a libm call per element.
+      for (int64_t i = 0; i < B; ++i) amax = std::max(amax, std::fabs(xt[b * B + i]));
       const float db = amax / 127.0f;
       const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
       d[b] = db;
@@ -76,7 +78,7 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
         for (int l = 0; l < 8; ++l) a.d8[static_cast<size_t>(t * 8 * nb + 8 * b + l)] = db;
       for (int64_t i = 0; i < B; ++i) {
         float v = round_even(xt[b * B + i] * id);
-        v = std::fmin(127.0f, std::fmax(-127.0f, v));
+        v = std::min(127.0f, std::max(-127.0f, v));  // a NaN v gives -127 either way
         q[b * B + i] = static_cast<int8_t>(v);
       }
     }
@@ -172,12 +174,11 @@ void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   const DType dt = p.dtype;
   for (int64_t i = 0; i < n; ++i) {
     uint8_t* u = p.u.data() + i * p.cols;
-    float* d = p.d.data() + i * p.dstride;
     if (dtype_traits(dt).block_elems == 32) {
       for (int64_t b = 0; b < p.cols / 32; ++b) {
         float db;
         unpack32(dt, wrow[i], b, u + 32 * b, &db);
-        for (int l = 0; l < 8; ++l) d[8 * b + l] = db;
+        pack_scales(p, i, b, db);
       }
       continue;
     }
@@ -186,13 +187,9 @@ void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
     for (int64_t B = 0; B < p.cols / 256; ++B) {
       unpack_k(dt, wrow[i] + B * bytes, k);
       std::copy(k.u, k.u + 256, u + 256 * B);
-      for (int l = 0; l < 8; ++l) d[8 * B + l] = k.d;
       int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
       for (int e = 0; e < 64; ++e) lsc[e] = k.sc16[4 * (e / 16) + (e % 16) / 4];
-      if (!p.m.empty()) {
-        p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
-        std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
-      }
+      pack_scales(p, i, B, k.d, k.dmin, k.m);
     }
   }
 }

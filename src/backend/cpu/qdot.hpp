@@ -59,6 +59,17 @@ struct PackedRows {
   const int32_t* mrow(int64_t i) const { return m.data() + i * (cols / 32); }
 };
 
+// Packed row i's scales of block (or super-block) b: d 8 times, and for Q4_K /
+// Q5_K dmin and the 8 mins (every level's pack_rows ends with this).
+inline void pack_scales(PackedRows& p, int64_t i, int64_t b, float d, float dmin = 0.0f,
+                        const int32_t* m = nullptr) {
+  float* dd = p.d.data() + i * p.dstride + 8 * b;
+  for (int l = 0; l < 8; ++l) dd[l] = d;
+  if (m == nullptr || p.m.empty()) return;
+  p.dmin[static_cast<size_t>(i * (p.cols / 256) + b)] = dmin;
+  for (int j = 0; j < 8; ++j) p.m[static_cast<size_t>(i * (p.cols / 32) + 8 * b + j)] = m[j];
+}
+
 // Sizes p for `rows` rows of a weight of type dt with `cols` columns.
 void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols);
 // Rows [0, n) of p from the n weight rows at wrow (the portable decoder).

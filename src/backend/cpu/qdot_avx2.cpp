@@ -12,6 +12,7 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
+#include "backend/cpu/qdot_x86.hpp"
 #include "format/half.hpp"
 
 #define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -48,21 +49,18 @@ TPLM_AVX2 inline float reduce16(const Half& h) {
 
 // ---------------------------------------------------------------- Q8_0, Q4_0
 
-// The int32 lanes of block b of a row against 32 activations x (with their
-// init = -offset * sums of 4): exact sums of (u - offset) * x.
+// The int32 lanes of a block (w as its source gives it: Q8_0 signed, Q4_0
+// unsigned) against 32 activations x (with their init = -offset * sums of 4):
+// exact sums of (u - offset) * x. Q8_0 multiplies |w| by x with w's sign, as
+// u8 x s8 pairs of up to 255 x 127 would saturate maddubs' int16.
 template <DType dt>
-TPLM_AVX2 inline __m256i block_lanes(const uint8_t* row, int64_t b, __m256i x,
-                                     const int32_t* init) {
+TPLM_AVX2 inline __m256i block_lanes(__m256i w, __m256i x, const int32_t* init) {
   if constexpr (dt == DType::Q8_0) {
     (void)init;
-    const __m256i w = load256(row + 34 * b + 2);  // signed: |w| times x with w's sign
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)),
                              _mm256_set1_epi16(1));
   } else {
-    const __m128i q = load128(row + 18 * b + 2);
-    const __m256i u =
-        _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
-    return _mm256_add_epi32(dot4(u, x), load256(init));
+    return _mm256_add_epi32(dot4(w, x), load256(init));
   }
 }
 
@@ -74,44 +72,6 @@ TPLM_AVX2 inline float f16(const uint8_t* p) {
 template <DType dt>
 TPLM_AVX2 inline float block_d(const uint8_t* row, int64_t b) {
   return f16(row + (dt == DType::Q8_0 ? 34 : 18) * b);
-}
-
-template <DType dt, int R, int C>
-TPLM_AVX2 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
-  const int64_t nb = a.cols / 32;
-  __m256 acc[R][C][2];
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-  // Block b goes to lanes 0-7 (h = 0) when even, 8-15 (h = 1) when odd; h is
-  // a constant in each call so the accumulators stay in registers.
-  const auto block = [&](int64_t b, auto half) TPLM_AVX2 {
-    constexpr int h = decltype(half)::value;
-    __m256i x[C];
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) {
-      constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
-      _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes), _MM_HINT_T0);
-      const float sw = block_d<dt>(wrow[r], b);
-      TPLM_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m256i L = block_lanes<dt>(wrow[r], b, x[c], a.initrow(t0 + c) + 8 * b);
-        const __m256 s = _mm256_set1_ps(sw * a.drow(t0 + c)[b]);
-        acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(L), s, acc[r][c][h]);
-      }
-    }
-  };
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    block(b, std::integral_constant<int, 0>{});
-    block(b + 1, std::integral_constant<int, 1>{});
-  }
-  if (b < nb) block(b, std::integral_constant<int, 0>{});
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
 }
 
 // ---------------------------------------------------------------- K-quants
@@ -177,80 +137,6 @@ TPLM_AVX2 inline void k_scales(const KRow& k, int s, __m256i& lo, __m256i& hi) {
   hi = _mm256_setr_epi32(g[2], g[2], g[2], g[2], g[3], g[3], g[3], g[3]);
 }
 
-template <DType dt, int R, int C>
-TPLM_AVX2 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
-  constexpr bool kMins = dt != DType::Q6_K;
-  constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
-  const int64_t nB = a.cols / 256;
-  __m256 acc[R][C][2];
-  float accm[R][C];
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-    accm[r][c] = 0.0f;
-  }
-  for (int64_t B = 0; B < nB; ++B) {
-    KRow k[R];
-    const uint8_t* blk[R];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) {
-      blk[r] = wrow[r] + B * kBytes;
-      // Decode streams R rows: fetch 4 super-blocks ahead (harmless past the end).
-      TPLM_UNROLL
-      for (int64_t off = 0; off < kBytes; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
-      k_row<dt>(blk[r], k[r]);
-    }
-    __m256i A[R][C][2];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) TPLM_UNROLL
-    for (int c = 0; c < C; ++c) A[r][c][0] = A[r][c][1] = _mm256_setzero_si256();
-    for (int s = 0; s < 4; ++s) {
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        __m256i wlo, whi, slo, shi;
-        load_k_step<dt>(blk[r], s, wlo, whi);
-        k_scales(k[r], s, slo, shi);
-        TPLM_UNROLL
-        for (int c = 0; c < C; ++c) {
-          const int8_t* x = a.qrow(t0 + c) + 256 * B + 64 * s;
-          __m256i Llo = dot4(wlo, load256(x)), Lhi = dot4(whi, load256(x + 32));
-          if constexpr (dt == DType::Q6_K) {
-            const int32_t* in = a.initrow(t0 + c) + 64 * B + 16 * s;
-            Llo = _mm256_add_epi32(Llo, load256(in));
-            Lhi = _mm256_add_epi32(Lhi, load256(in + 8));
-          }
-          A[r][c][0] = _mm256_add_epi32(A[r][c][0], _mm256_mullo_epi32(Llo, slo));
-          A[r][c][1] = _mm256_add_epi32(A[r][c][1], _mm256_mullo_epi32(Lhi, shi));
-        }
-      }
-    }
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      const float dx = a.drow(t0 + c)[B];
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m256 sd = _mm256_set1_ps(k[r].d * dx);
-        acc[r][c][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][0]), sd, acc[r][c][0]);
-        acc[r][c][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][1]), sd, acc[r][c][1]);
-        if constexpr (kMins) {
-          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
-          int32_t msum = 0;
-          for (int j = 0; j < 8; ++j) msum += k[r].m[j] * bs[j];
-          accm[r][c] = std::fma(static_cast<float>(msum), k[r].dmin * dx, accm[r][c]);
-        }
-      }
-    }
-  }
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    const float s = reduce16({acc[r][c][0], acc[r][c][1]});
-    out[r * C + c] = kMins ? s - accm[r][c] : s;
-  }
-}
-
 // ---------------------------------------------------------------- packed rows
 
 TPLM_AVX2 inline void store256(uint8_t* p, __m256i v) {
@@ -262,7 +148,6 @@ template <DType dt>
 TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   for (int64_t i = 0; i < n; ++i) {
     uint8_t* u = p.u.data() + i * p.cols;
-    float* d = p.d.data() + i * p.dstride;
     if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
       for (int64_t b = 0; b < p.cols / 32; ++b) {
         __m256i v;
@@ -274,7 +159,7 @@ TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
           v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
         }
         store256(u + 32 * b, v);
-        _mm256_storeu_ps(d + 8 * b, _mm256_set1_ps(block_d<dt>(wrow[i], b)));
+        pack_scales(p, i, b, block_d<dt>(wrow[i], b));
       }
     } else {
       constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
@@ -292,25 +177,104 @@ TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
           _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s)), slo);
           _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s + 8)), shi);
         }
-        _mm256_storeu_ps(d + 8 * B, _mm256_set1_ps(k.d));
-        if constexpr (dt != DType::Q6_K) {
-          p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
-          std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
-        }
+        pack_scales(p, i, B, k.d, k.dmin, k.m);
       }
     }
   }
 }
 
-// tile32's arithmetic on packed rows [i, i + R). Q8_0 goes back to signed
-// weights for maddubs (u8 x s8 pairs of up to 255 x 127 would saturate int16).
-template <DType dt, int R, int C>
-TPLM_AVX2 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0, float* out) {
+// ---------------------------------------------------------------- row sources
+
+// A tile's rows come from the weight's bytes (decode) or from PackedRows (a
+// batch), with the same integers and scales: see qdot_avx512.cpp.
+template <DType dt>
+struct RawRows32 {
+  static constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
+  const uint8_t* const* row;
+  TPLM_AVX2 void prefetch(int r, int64_t b) const {
+    _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes), _MM_HINT_T0);
+  }
+  // Block b's 32 values for block_lanes, and its d.
+  TPLM_AVX2 __m256i values(int r, int64_t b) const {
+    if constexpr (dt == DType::Q8_0) {
+      return load256(row[r] + 34 * b + 2);
+    } else {
+      const __m128i q = load128(row[r] + 18 * b + 2);
+      return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
+    }
+  }
+  TPLM_AVX2 float scale(int r, int64_t b) const { return block_d<dt>(row[r], b); }
+};
+
+template <DType dt>
+struct PackedRows32 {
+  const PackedRows* p;
+  int64_t i;
+  TPLM_AVX2 void prefetch(int, int64_t) const {}
+  TPLM_AVX2 __m256i values(int r, int64_t b) const {
+    const __m256i u = load256(p->urow(i + r) + 32 * b);
+    if constexpr (dt == DType::Q8_0)
+      return _mm256_xor_si256(u, _mm256_set1_epi8(static_cast<char>(0x80)));  // signed again
+    else
+      return u;
+  }
+  TPLM_AVX2 float scale(int r, int64_t b) const { return p->drow(i + r)[8 * b]; }
+};
+
+template <DType dt, int R>
+struct RawRowsK {
+  static constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+  const uint8_t* const* row;
+  const uint8_t* blk[R];
+  KRow k[R];
+  // Super-block B of row r is next: its scales, and a prefetch 4 ahead
+  // (decode streams R rows; harmless past the end).
+  TPLM_AVX2 void start(int r, int64_t B) {
+    blk[r] = row[r] + B * kBytes;
+    TPLM_UNROLL
+    for (int64_t off = 0; off < kBytes; off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
+    k_row<dt>(blk[r], k[r]);
+  }
+  // Step s: the values and integer scales of lanes 0-7 (lo) and 8-15 (hi).
+  TPLM_AVX2 void step(int r, int64_t, int s, __m256i& wlo, __m256i& whi, __m256i& slo,
+                      __m256i& shi) const {
+    load_k_step<dt>(blk[r], s, wlo, whi);
+    k_scales(k[r], s, slo, shi);
+  }
+  TPLM_AVX2 float d(int r, int64_t) const { return k[r].d; }
+  TPLM_AVX2 float dmin(int r, int64_t) const { return k[r].dmin; }
+  TPLM_AVX2 const int32_t* mins(int r, int64_t) const { return k[r].m; }
+};
+
+struct PackedRowsK {
+  const PackedRows* p;
+  int64_t i;
+  TPLM_AVX2 void start(int, int64_t) {}
+  TPLM_AVX2 void step(int r, int64_t B, int s, __m256i& wlo, __m256i& whi, __m256i& slo,
+                      __m256i& shi) const {
+    const uint8_t* u = p->urow(i + r) + 256 * B + 64 * s;
+    const int32_t* sc = p->lscrow(i + r) + 64 * B + 16 * s;
+    wlo = load256(u), whi = load256(u + 32);
+    slo = load256(sc), shi = load256(sc + 8);
+  }
+  TPLM_AVX2 float d(int r, int64_t B) const { return p->drow(i + r)[8 * B]; }
+  TPLM_AVX2 float dmin(int r, int64_t B) const { return p->dminrow(i + r)[B]; }
+  TPLM_AVX2 const int32_t* mins(int r, int64_t B) const { return p->mrow(i + r) + 8 * B; }
+};
+
+// ---------------------------------------------------------------- tiles
+
+// Q8_0 and Q4_0: R rows of src x C tokens from t0.
+template <DType dt, class Src, int R, int C>
+TPLM_AVX2 void tile32(const Src src, const QuantActs& a, int64_t t0, float* out) {
   const int64_t nb = a.cols / 32;
   __m256 acc[R][C][2];
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+  // Block b goes to lanes 0-7 (h = 0) when even, 8-15 (h = 1) when odd; h is
+  // a constant in each call so the accumulators stay in registers.
   const auto block = [&](int64_t b, auto half) TPLM_AVX2 {
     constexpr int h = decltype(half)::value;
     __m256i x[C];
@@ -318,19 +282,12 @@ TPLM_AVX2 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int64
     for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
-      const __m256i v = load256(p.urow(i + r) + 32 * b);
-      const float sw = p.drow(i + r)[8 * b];
+      src.prefetch(r, b);
+      const __m256i w = src.values(r, b);
+      const float sw = src.scale(r, b);
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
-        __m256i L;
-        if constexpr (dt == DType::Q8_0) {
-          const __m256i w = _mm256_xor_si256(v, _mm256_set1_epi8(static_cast<char>(0x80)));
-          L = _mm256_madd_epi16(
-              _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x[c], w)),
-              _mm256_set1_epi16(1));
-        } else {
-          L = _mm256_add_epi32(dot4(v, x[c]), load256(a.initrow(t0 + c) + 8 * b));
-        }
+        const __m256i L = block_lanes<dt>(w, x[c], a.initrow(t0 + c) + 8 * b);
         const __m256 s = _mm256_set1_ps(sw * a.drow(t0 + c)[b]);
         acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(L), s, acc[r][c][h]);
       }
@@ -347,9 +304,9 @@ TPLM_AVX2 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int64
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
 }
 
-// tile_k's arithmetic on packed rows [i, i + R).
-template <DType dt, int R, int C>
-TPLM_AVX2 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0, float* out) {
+// Q4_K, Q5_K, Q6_K: R rows of src (a source, or a reference to one) x C tokens from t0.
+template <DType dt, class Src, int R, int C>
+TPLM_AVX2 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
   constexpr bool kMins = dt != DType::Q6_K;
   const int64_t nB = a.cols / 256;
   __m256 acc[R][C][2];
@@ -361,6 +318,8 @@ TPLM_AVX2 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64
     accm[r][c] = 0.0f;
   }
   for (int64_t B = 0; B < nB; ++B) {
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) src.start(r, B);
     __m256i A[R][C][2];
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) TPLM_UNROLL
@@ -368,10 +327,8 @@ TPLM_AVX2 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64
     for (int s = 0; s < 4; ++s) {
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
-        const uint8_t* u = p.urow(i + r) + 256 * B + 64 * s;
-        const int32_t* sc = p.lscrow(i + r) + 64 * B + 16 * s;
-        const __m256i wlo = load256(u), whi = load256(u + 32);
-        const __m256i slo = load256(sc), shi = load256(sc + 8);
+        __m256i wlo, whi, slo, shi;
+        src.step(r, B, s, wlo, whi, slo, shi);
         TPLM_UNROLL
         for (int c = 0; c < C; ++c) {
           const int8_t* x = a.qrow(t0 + c) + 256 * B + 64 * s;
@@ -391,15 +348,12 @@ TPLM_AVX2 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64
       const float dx = a.drow(t0 + c)[B];
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
-        const __m256 sd = _mm256_set1_ps(p.drow(i + r)[8 * B] * dx);
+        const __m256 sd = _mm256_set1_ps(src.d(r, B) * dx);
         acc[r][c][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][0]), sd, acc[r][c][0]);
         acc[r][c][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][1]), sd, acc[r][c][1]);
         if constexpr (kMins) {
-          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
-          const int32_t* m = p.mrow(i + r) + 8 * B;
-          int32_t msum = 0;
-          for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
-          accm[r][c] = std::fma(static_cast<float>(msum), p.dminrow(i + r)[B] * dx, accm[r][c]);
+          const int32_t msum = dot8(src.mins(r, B), a.bsumrow(t0 + c) + 8 * B);
+          accm[r][c] = std::fma(static_cast<float>(msum), src.dmin(r, B) * dx, accm[r][c]);
         }
       }
     }
@@ -412,23 +366,27 @@ TPLM_AVX2 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64
   }
 }
 
+// ---------------------------------------------------------------- driver
+
+// R rows from the weight's bytes (wrow) x C tokens.
+template <DType dt, int R, int C>
+TPLM_AVX2 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
+  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
+    tile32<dt, RawRows32<dt>, R, C>(RawRows32<dt>{wrow}, a, t0, out);
+  } else {
+    RawRowsK<dt, R> src{wrow, {}, {}};  // by reference: its scales are filled in place
+    tile_k<dt, RawRowsK<dt, R>&, R, C>(src, a, t0, out);
+  }
+}
+
+// Packed rows [i, i + R) x C tokens.
 template <DType dt, int R, int C>
 TPLM_AVX2 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
                             float* out) {
   if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
-    ptile32<dt, R, C>(p, i, a, t0, out);
+    tile32<dt, PackedRows32<dt>, R, C>(PackedRows32<dt>{&p, i}, a, t0, out);
   else
-    ptile_k<dt, R, C>(p, i, a, t0, out);
-}
-
-// ---------------------------------------------------------------- driver
-
-template <DType dt, int R, int C>
-TPLM_AVX2 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
-  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
-    tile32<dt, R, C>(wrow, a, t0, out);
-  else
-    tile_k<dt, R, C>(wrow, a, t0, out);
+    tile_k<dt, PackedRowsK, R, C>(PackedRowsK{&p, i}, a, t0, out);
 }
 
 constexpr int kTileRows = 2, kTileTokensQ32 = 2, kTileTokensK = 2;

@@ -18,6 +18,7 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
+#include "backend/cpu/qdot_x86.hpp"
 #include "format/half.hpp"
 
 #define TPLM_AVX512 \
@@ -27,7 +28,7 @@
 namespace tplm::cpu {
 namespace {
 
-inline const void* vp(const uint8_t* p) {
+inline const void* vp(const void* p) {
   return static_cast<const void*>(p);
 }
 
@@ -94,69 +95,6 @@ TPLM_AVX512 inline float f16(const uint8_t* p) {
 template <DType dt>
 TPLM_AVX512 inline float block_d(const uint8_t* row, int64_t b) {
   return f16(row + (dt == DType::Q8_0 ? 34 : 18) * b);
-}
-
-template <DType dt, int R, int C>
-TPLM_AVX512 void tile32(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
-  const int64_t nb = a.cols / 32;
-  __m512 acc[R][C];
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  const int8_t* xq[C];
-  const int32_t* xi[C];
-  const float* dx[C];
-  TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    xq[c] = a.qrow(t0 + c);
-    xi[c] = a.initrow(t0 + c);
-    dx[c] = a.drow(t0 + c);
-  }
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    __m512i x[C], init[C];
-    __m512 sx[C];
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      x[c] = load512(xq[c] + 32 * b);
-      init[c] = load512(xi[c] + 8 * b);
-      sx[c] = pair(dx[c][b], dx[c][b + 1]);
-    }
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) {
-      constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
-      _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes), _MM_HINT_T0);
-      if constexpr (dt == DType::Q8_0)
-        _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + (b + 16) * kBytes + 64), _MM_HINT_T0);
-      const __m512i w = load_pair<dt>(wrow[r], b);
-      const __m512 sw = pair(block_d<dt>(wrow[r], b), block_d<dt>(wrow[r], b + 1));
-      TPLM_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(L), _mm512_mul_ps(sw, sx[c]), acc[r][c]);
-      }
-    }
-  }
-  if (b < nb) {  // one block left: lanes 0-7 only
-    const __mmask16 lo = 0x00ff;
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m512i w = load_one<dt>(wrow[r], b);
-      const float sw = block_d<dt>(wrow[r], b);
-      TPLM_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512i x = _mm512_zextsi256_si512(
-            load256(static_cast<const uint8_t*>(static_cast<const void*>(xq[c] + 32 * b))));
-        const __m512i init = _mm512_maskz_loadu_epi32(lo, xi[c] + 8 * b);
-        const __m512i L = _mm512_dpbusd_epi32(init, w, x);
-        acc[r][c] = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(L), _mm512_set1_ps(sw * dx[c][b]),
-                                          acc[r][c], lo);
-      }
-    }
-  }
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
 }
 
 // ---------------------------------------------------------------- K-quants
@@ -227,78 +165,6 @@ TPLM_AVX512 inline __m512i k_scale_index(int s) {
     return _mm512_inserti64x4(_mm512_set1_epi32(2 * s), _mm256_set1_epi32(2 * s + 1), 1);
 }
 
-template <DType dt, int R, int C>
-TPLM_AVX512 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
-  constexpr bool kMins = dt != DType::Q6_K;
-  constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
-  const int64_t nB = a.cols / 256;
-  __m512 acc[R][C];
-  float accm[R][C];
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), accm[r][c] = 0.0f;
-  for (int64_t B = 0; B < nB; ++B) {
-    KRow k[R];
-    const uint8_t* blk[R];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) {
-      blk[r] = wrow[r] + B * kBytes;
-      // Decode streams R rows: fetch 4 super-blocks ahead (harmless past the end).
-      TPLM_UNROLL
-      for (int64_t off = 0; off < kBytes; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
-      k_row<dt>(blk[r], k[r]);
-    }
-    __m512i A[R][C];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) TPLM_UNROLL
-    for (int c = 0; c < C; ++c) A[r][c] = _mm512_setzero_si512();
-    for (int s = 0; s < 4; ++s) {
-      __m512i x[C], init[C];
-      TPLM_UNROLL
-      for (int c = 0; c < C; ++c) {
-        x[c] = load512(a.qrow(t0 + c) + 256 * B + 64 * s);
-        if constexpr (dt == DType::Q6_K)
-          init[c] = load512(a.initrow(t0 + c) + 64 * B + 16 * s);
-        else
-          init[c] = _mm512_setzero_si512();
-      }
-      const __m512i idx = k_scale_index<dt>(s);
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m512i w = load_k_step<dt>(blk[r], s);
-        const __m512i sc = _mm512_permutexvar_epi32(idx, k[r].base);
-        TPLM_UNROLL
-        for (int c = 0; c < C; ++c) {
-          const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
-          A[r][c] = _mm512_add_epi32(A[r][c], _mm512_mullo_epi32(L, sc));
-        }
-      }
-    }
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      const float dx = a.drow(t0 + c)[B];
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        acc[r][c] =
-            _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_set1_ps(k[r].d * dx), acc[r][c]);
-        if constexpr (kMins) {
-          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
-          int32_t msum = 0;
-          for (int j = 0; j < 8; ++j) msum += k[r].m[j] * bs[j];
-          accm[r][c] = std::fma(static_cast<float>(msum), k[r].dmin * dx, accm[r][c]);
-        }
-      }
-    }
-  }
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    const float s = reduce16(acc[r][c]);
-    out[r * C + c] = kMins ? s - accm[r][c] : s;
-  }
-}
-
 // ---------------------------------------------------------------- packed rows
 
 // n rows unpacked with the decoders above (PackedRows in qdot.hpp).
@@ -306,7 +172,6 @@ template <DType dt>
 TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   for (int64_t i = 0; i < n; ++i) {
     uint8_t* u = p.u.data() + i * p.cols;
-    float* d = p.d.data() + i * p.dstride;
     if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
       const int64_t nb = p.cols / 32;
       int64_t b = 0;
@@ -314,7 +179,7 @@ TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p)
       if (b < nb)
         _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(u + 32 * b)),
                             _mm512_castsi512_si256(load_one<dt>(wrow[i], b)));
-      for (b = 0; b < nb; ++b) _mm256_storeu_ps(d + 8 * b, _mm256_set1_ps(block_d<dt>(wrow[i], b)));
+      for (b = 0; b < nb; ++b) pack_scales(p, i, b, block_d<dt>(wrow[i], b));
     } else {
       constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
       for (int64_t B = 0; B < p.cols / 256; ++B) {
@@ -326,26 +191,104 @@ TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p)
           _mm512_storeu_si512(u + 256 * B + 64 * s, load_k_step<dt>(blk, s));
           _mm512_storeu_si512(lsc + 16 * s, _mm512_permutexvar_epi32(k_scale_index<dt>(s), k.base));
         }
-        _mm256_storeu_ps(d + 8 * B, _mm256_set1_ps(k.d));
-        if constexpr (dt != DType::Q6_K) {
-          p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = k.dmin;
-          std::copy(k.m, k.m + 8, p.m.data() + i * (p.cols / 32) + 8 * B);
-        }
+        pack_scales(p, i, B, k.d, k.dmin, k.m);
       }
     }
   }
 }
 
-// tile32's arithmetic on packed rows [i, i + R): Q8_0 and Q4_0 alike (their
-// offsets are in the activations' init).
-template <int R, int C>
-TPLM_AVX512 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
-                         float* out) {
-  const int64_t nb = a.cols / 32;
+// ---------------------------------------------------------------- row sources
+
+// Where a tile's R weight rows come from: the weight's own bytes, each block
+// decoded as it is read (decode: T = 1 streams the weights once), or rows
+// unpacked once per call (PackedRows: a batch of tokens). Both give a tile the
+// same integers and scales, so its outputs have the same bits.
+template <DType dt>
+struct RawRows32 {
+  const uint8_t* const* row;
+  TPLM_AVX512 void prefetch(int r, int64_t b) const {
+    constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
+    _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes), _MM_HINT_T0);
+    if constexpr (dt == DType::Q8_0)
+      _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes + 64), _MM_HINT_T0);
+  }
+  // Blocks b and b + 1: 64 values, and their d in lanes 0-7 and 8-15.
+  TPLM_AVX512 __m512i values(int r, int64_t b) const { return load_pair<dt>(row[r], b); }
+  TPLM_AVX512 __m512 scales(int r, int64_t b) const {
+    return pair(block_d<dt>(row[r], b), block_d<dt>(row[r], b + 1));
+  }
+  // Block b alone (the odd last one of a row).
+  TPLM_AVX512 __m512i last_values(int r, int64_t b) const { return load_one<dt>(row[r], b); }
+  TPLM_AVX512 float last_scale(int r, int64_t b) const { return block_d<dt>(row[r], b); }
+};
+
+// Each row's pointers taken once, so the tile keeps them in registers.
+template <int R>
+struct PackedRows32 {
   const uint8_t* u[R];
-  const float* dw[R];
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) u[r] = p.urow(i + r), dw[r] = p.drow(i + r);
+  const float* d[R];
+  PackedRows32(const PackedRows& p, int64_t i) {
+    for (int r = 0; r < R; ++r) u[r] = p.urow(i + r), d[r] = p.drow(i + r);
+  }
+  TPLM_AVX512 void prefetch(int, int64_t) const {}
+  TPLM_AVX512 __m512i values(int r, int64_t b) const { return load512(u[r] + 32 * b); }
+  TPLM_AVX512 __m512 scales(int r, int64_t b) const {
+    return _mm512_loadu_ps(d[r] + 8 * b);  // d_b x 8, d_b+1 x 8
+  }
+  TPLM_AVX512 __m512i last_values(int r, int64_t b) const {
+    return _mm512_zextsi256_si512(load256(u[r] + 32 * b));
+  }
+  TPLM_AVX512 float last_scale(int r, int64_t b) const { return d[r][8 * b]; }
+};
+
+template <DType dt, int R>
+struct RawRowsK {
+  static constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
+  const uint8_t* const* row;
+  const uint8_t* blk[R];
+  KRow k[R];
+  // Super-block B of row r is next: its scales, and a prefetch 4 ahead
+  // (decode streams R rows; harmless past the end).
+  TPLM_AVX512 void start(int r, int64_t B) {
+    blk[r] = row[r] + B * kBytes;
+    TPLM_UNROLL
+    for (int64_t off = 0; off < kBytes; off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
+    k_row<dt>(blk[r], k[r]);
+  }
+  // Step s: 64 values and the integer scale of each lane.
+  TPLM_AVX512 __m512i values(int r, int64_t, int s) const { return load_k_step<dt>(blk[r], s); }
+  TPLM_AVX512 __m512i scales(int r, int64_t, int s) const {
+    return _mm512_permutexvar_epi32(k_scale_index<dt>(s), k[r].base);
+  }
+  TPLM_AVX512 float d(int r, int64_t) const { return k[r].d; }
+  TPLM_AVX512 float dmin(int r, int64_t) const { return k[r].dmin; }
+  TPLM_AVX512 const int32_t* mins(int r, int64_t) const { return k[r].m; }
+};
+
+template <int R>
+struct PackedRowsK {
+  const PackedRows* p;
+  int64_t i;
+  TPLM_AVX512 void start(int, int64_t) {}
+  TPLM_AVX512 __m512i values(int r, int64_t B, int s) const {
+    return load512(p->urow(i + r) + 256 * B + 64 * s);
+  }
+  TPLM_AVX512 __m512i scales(int r, int64_t B, int s) const {
+    return load512(p->lscrow(i + r) + 64 * B + 16 * s);
+  }
+  TPLM_AVX512 float d(int r, int64_t B) const { return p->drow(i + r)[8 * B]; }
+  TPLM_AVX512 float dmin(int r, int64_t B) const { return p->dminrow(i + r)[B]; }
+  TPLM_AVX512 const int32_t* mins(int r, int64_t B) const { return p->mrow(i + r) + 8 * B; }
+};
+
+// ---------------------------------------------------------------- tiles
+
+// Q8_0 and Q4_0 (their offsets are in the activations' init): R rows of src x
+// C tokens from t0.
+template <class Src, int R, int C>
+TPLM_AVX512 void tile32(const Src src, const QuantActs& a, int64_t t0, float* out) {
+  const int64_t nb = a.cols / 32;
   const int8_t* xq[C];
   const int32_t* xi[C];
   const float* dx[C];
@@ -373,8 +316,9 @@ TPLM_AVX512 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int
     }
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
-      const __m512i w = load512(u[r] + 32 * b);
-      const __m512 sw = _mm512_loadu_ps(dw[r] + 8 * b);  // d_b x 8, d_b+1 x 8
+      src.prefetch(r, b);
+      const __m512i w = src.values(r, b);
+      const __m512 sw = src.scales(r, b);
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
@@ -386,8 +330,8 @@ TPLM_AVX512 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int
     const __mmask16 lo = 0x00ff;
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
-      const __m512i w = _mm512_zextsi256_si512(load256(u[r] + 32 * b));
-      const float sw = dw[r][8 * b];
+      const __m512i w = src.last_values(r, b);
+      const float sw = src.last_scale(r, b);
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
         const __m512i x = _mm512_zextsi256_si512(
@@ -404,10 +348,9 @@ TPLM_AVX512 void ptile32(const PackedRows& p, int64_t i, const QuantActs& a, int
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
 }
 
-// tile_k's arithmetic on packed rows [i, i + R).
-template <DType dt, int R, int C>
-TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
-                         float* out) {
+// Q4_K, Q5_K, Q6_K: R rows of src x C tokens from t0.
+template <DType dt, class Src, int R, int C>
+TPLM_AVX512 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
   constexpr bool kMins = dt != DType::Q6_K;
   const int64_t nB = a.cols / 256;
   __m512 acc[R][C];
@@ -416,6 +359,8 @@ TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), accm[r][c] = 0.0f;
   for (int64_t B = 0; B < nB; ++B) {
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) src.start(r, B);
     __m512i A[R][C];
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) TPLM_UNROLL
@@ -432,8 +377,8 @@ TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int
       }
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
-        const __m512i w = load512(p.urow(i + r) + 256 * B + 64 * s);
-        const __m512i sc = load512(p.lscrow(i + r) + 64 * B + 16 * s);
+        const __m512i w = src.values(r, B, s);
+        const __m512i sc = src.scales(r, B, s);
         TPLM_UNROLL
         for (int c = 0; c < C; ++c) {
           const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
@@ -446,14 +391,11 @@ TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int
       const float dx = a.drow(t0 + c)[B];
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
-        const float d = p.drow(i + r)[8 * B];
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_set1_ps(d * dx), acc[r][c]);
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_set1_ps(src.d(r, B) * dx),
+                                    acc[r][c]);
         if constexpr (kMins) {
-          const int32_t* bs = a.bsumrow(t0 + c) + 8 * B;
-          const int32_t* m = p.mrow(i + r) + 8 * B;
-          int32_t msum = 0;
-          for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
-          accm[r][c] = std::fma(static_cast<float>(msum), p.dminrow(i + r)[B] * dx, accm[r][c]);
+          const int32_t msum = dot8(src.mins(r, B), a.bsumrow(t0 + c) + 8 * B);
+          accm[r][c] = std::fma(static_cast<float>(msum), src.dmin(r, B) * dx, accm[r][c]);
         }
       }
     }
@@ -466,24 +408,28 @@ TPLM_AVX512 void ptile_k(const PackedRows& p, int64_t i, const QuantActs& a, int
   }
 }
 
-template <DType dt, int R, int C>
-TPLM_AVX512 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
-                              float* out) {
-  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
-    ptile32<R, C>(p, i, a, t0, out);
-  else
-    ptile_k<dt, R, C>(p, i, a, t0, out);
-}
-
 // ---------------------------------------------------------------- driver
 
+// R rows from the weight's bytes (wrow) x C tokens.
 template <DType dt, int R, int C>
 TPLM_AVX512 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
                              float* out) {
-  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0)
-    tile32<dt, R, C>(wrow, a, t0, out);
-  else
-    tile_k<dt, R, C>(wrow, a, t0, out);
+  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
+    tile32<RawRows32<dt>, R, C>(RawRows32<dt>{wrow}, a, t0, out);
+  } else {
+    tile_k<dt, RawRowsK<dt, R>, R, C>(RawRowsK<dt, R>{wrow, {}, {}}, a, t0, out);
+  }
+}
+
+// Packed rows [i, i + R) x C tokens.
+template <DType dt, int R, int C>
+TPLM_AVX512 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
+                              float* out) {
+  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
+    tile32<PackedRows32<R>, R, C>(PackedRows32<R>(p, i), a, t0, out);
+  } else {
+    tile_k<dt, PackedRowsK<R>, R, C>(PackedRowsK<R>{&p, i}, a, t0, out);
+  }
 }
 
 // Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time.

@@ -101,6 +101,11 @@ __attribute__((noinline)) TPLM_QDOT_TARGET void rows_packed(const QuantActs& a, 
     const uint8_t* wrow[R];
     for (int64_t i = 0; i < n; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
     pack_rows<dt>(wrow, n, p);
+    // Fetch the next rows' bytes while this tile runs over the tokens, so that
+    // the next pack does not wait on memory (a prefetch never faults).
+    const uint8_t* next = static_cast<const uint8_t*>(w.data) + (r + n) * rb;
+    const int64_t next_bytes = std::min<int64_t>(R, r1 - r - n) * rb;
+    for (int64_t off = 0; off < next_bytes; off += 64) __builtin_prefetch(next + off);
     if (n == R) {
       packed_tokens<dt, R, C>(p, 0, a, bias, y, w.rows, r, t0, t1);
     } else {
