@@ -52,15 +52,15 @@ RANDOM = {
     # Q4_K and Q5_K files, as llama.cpp's quantizer writes it.
     "kq": (fl.Config(dim=1024, ffn=1024, layers=2, heads=8, kv_heads=4, vocab=512, context=128),
            5, "gguf:Q4_K,gguf:Q5_K,gguf:Q6_K"),
-}
-
-
-# name -> (config, seed, formats, chat template file): models `tplm chat` can talk to.
-CHAT_TEMPLATE = os.path.join(TOOLS, "..", "tests", "data", "chat", "fixture_template.jinja")
-CHAT = {
+    # A chat template (CHAT_TEMPLATES) in the GGUF and in the HF folder.
     "chat": (fl.Config(dim=128, ffn=256, layers=2, heads=4, kv_heads=2, vocab=512, context=256),
-             6, "gguf:F32,hf:F32", CHAT_TEMPLATE),
+             6, "gguf:F32,hf:F32"),
 }
+
+
+# Models `tplm chat` can talk to: name in RANDOM -> its chat template file.
+CHAT_TEMPLATE = os.path.join(TOOLS, "..", "tests", "data", "chat", "fixture_template.jinja")
+CHAT_TEMPLATES = {"chat": CHAT_TEMPLATE}
 
 
 def up_to_date(out: str) -> bool:
@@ -91,11 +91,11 @@ def make(out: str) -> list[dict]:
         entries.append(e)
     tok_bin = os.path.join(out, "tok512.bin")
     shutil.copyfile(os.path.join(STORIES, "tok512.bin"), tok_bin)
-    models = [(name, c, seed, formats, None) for name, (c, seed, formats) in RANDOM.items()]
-    for name, (c, seed, formats, template_file) in CHAT.items():
-        with open(template_file, encoding="utf-8") as f:
-            models.append((name, c, seed, formats, f.read()))
-    for name, c, seed, formats, chat_template in models:
+    for name, (c, seed, formats) in RANDOM.items():
+        chat_template = None
+        if name in CHAT_TEMPLATES:
+            with open(CHAT_TEMPLATES[name], encoding="utf-8") as f:
+                chat_template = f.read()
         w = fl.random_weights(c, seed)
         written = gen_fixture.write_all(os.path.join(out, name), c, w,
                                         gen_fixture.parse_formats(formats), STORIES, chat_template)

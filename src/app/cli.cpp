@@ -84,11 +84,11 @@ int run_cli(int argc, char** argv) {
     if (subs.size() > before) commands.push_back({subs.back(), std::move(action)});
   };
   add(add_run_command);
-  add(add_chat_command);
   add(add_plan_command);
   add(add_inspect_command);
   add(add_bench_command);
   add(add_tokenize_command);
+  add(add_chat_command);
 
   const std::string commands_hint =
       fmt::format("the commands are: {} (tplm COMMAND --help for its options)", command_list(app));

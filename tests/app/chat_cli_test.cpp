@@ -24,35 +24,19 @@ struct Result {
   std::string err;  // stderr
 };
 
-const fs::path& scratch() {
-  static const struct Dir {
-    fs::path path = test::make_temp_dir("tplm-chat-cli");
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } dir;
-  return dir.path;
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // tplm ARGS fed by the shell command `input` (its stdout is tplm's stdin).
 Result tplm(const std::string& args, const std::string& input, int timeout = 60) {
-  const fs::path out = scratch() / "stdout.txt", err = scratch() / "stderr.txt";
+  const fs::path out = test::scratch_dir() / "stdout.txt", err = test::scratch_dir() / "stderr.txt";
   const auto r = test::run_command("((" + input + ") | timeout " + std::to_string(timeout) + " " +
                                    test::tplm_exe().string() + " " + args + " >'" + out.string() +
                                    "' 2>'" + err.string() + "')");
-  return {r.exit_code, read_text(out), read_text(err)};
+  return {r.exit_code, test::read_file(out), test::read_file(err)};
 }
 
 // What `tplm run` completes after `prompt` (special tokens parsed, BOS added).
 std::string run_completion(const fs::path& model, const std::string& prompt,
                            const std::string& options) {
-  const fs::path file = scratch() / "prompt.txt";
+  const fs::path file = test::scratch_dir() / "prompt.txt";
   std::ofstream(file, std::ios::binary) << prompt << "\n";  // -f drops one trailing newline
   Result r = tplm("run -m '" + model.string() + "' -f '" + file.string() +
                       "' --parse-special --json " + options,

@@ -25,13 +25,6 @@ fs::path templates_dir() {
   return fs::path(TPLM_JINJA_DIR) / "models" / "templates";
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 #define NEED_ENGINE()                                                                      \
   if (!chat_templates_built() || std::string(TPLM_JINJA_DIR).empty())                      \
   GTEST_SKIP() << "built without chat templates (cmake/llama_jinja.cmake could not fetch " \
@@ -112,7 +105,7 @@ Compared compare(const std::vector<std::string>& names) {
     try {
       if (!parsed.count(name)) {
         auto [bos, eos] = special_tokens(name);
-        parsed.emplace(name, ChatTemplate(read_text(templates_dir() / name), bos, eos));
+        parsed.emplace(name, ChatTemplate(test::read_file(templates_dir() / name), bos, eos));
         parsed.at(name)->set_time(kTime);
       }
       got = parsed.at(name)->render(conv.first, conv.second);
@@ -177,7 +170,7 @@ TEST(ChatTemplate, RealTemplatesEqualJinja2) {
 TEST(ChatTemplate, Llama3RendersItsHeaders) {
   NEED_ENGINE();
   set_utc();
-  ChatTemplate t(read_text(templates_dir() / "meta-llama-Llama-3.1-8B-Instruct.jinja"),
+  ChatTemplate t(test::read_file(templates_dir() / "meta-llama-Llama-3.1-8B-Instruct.jinja"),
                  "<|begin_of_text|>", "<|eot_id|>");
   std::string text = t.render({{"system", "Be brief."}, {"user", "Hi"}}, true);
   EXPECT_EQ(text.rfind("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n", 0), 0u)
