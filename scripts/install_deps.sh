@@ -25,7 +25,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if ! python3 -c "import numpy, gguf, safetensors, sentencepiece, tokenizers" 2>/dev/null; then
+if ! python3 -c "import numpy, gguf, safetensors, sentencepiece, tokenizers, openai" 2>/dev/null; then
   echo "==> installing Python packages for the tools and reference checks"
   python3 -m pip install -q -r tools/requirements.txt 2>/dev/null ||
     python3 -m pip install -q --break-system-packages -r tools/requirements.txt

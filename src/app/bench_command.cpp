@@ -19,6 +19,26 @@ double per_second(double n, double s) {
   return s > 0 ? n / s : 0.0;
 }
 
+// The prediction (made before loading, from the measured read bandwidth and
+// link) beside the measurement, and how far apart they are.
+void print_prediction(const BenchReport& r) {
+  const DecodePrediction& p = r.predicted;
+  if (p.tp != r.tp || p.tokens_per_s <= 0 || r.decode_steps == 0) {
+    std::printf("predicted decode: none (tp %d was not measured: more ranks than devices)\n", r.tp);
+    return;
+  }
+  const double measured = per_second(static_cast<double>(r.decode_steps), r.decode_seconds);
+  std::printf(
+      "predicted decode: %.1f tokens/s = %.3f ms per token: %.3f ms reading %.2f MiB per rank + "
+      "%.3f ms of exchanges (%.0f%%%s%s); measured %.1f tokens/s = %.2f x the prediction\n",
+      p.tokens_per_s, 1e3 * p.token_s, 1e3 * p.compute_s,
+      static_cast<double>(p.read_bytes_per_rank) / 1048576.0, 1e3 * p.exchange_s,
+      100.0 * p.exchange_share, r.tp > 1 ? " over " : "", r.tp > 1 ? r.transport.c_str() : "",
+      measured, measured / p.tokens_per_s);
+  if (r.tp > 1 && r.predicted_tp1.tokens_per_s > 0)
+    std::printf("predicted decode at tp 1: %.1f tokens/s\n", r.predicted_tp1.tokens_per_s);
+}
+
 void print_bench(const BenchReport& r) {
   std::printf("tp %d, %d threads per rank, %s, load %.2f s\n", r.tp, r.threads_per_rank,
               r.device.c_str(), r.load_seconds);
@@ -28,6 +48,7 @@ void print_bench(const BenchReport& r) {
   std::printf("decode:  %lld tokens in %.3f s = %.1f tokens/s\n",
               static_cast<long long>(r.decode_steps), r.decode_seconds,
               per_second(static_cast<double>(r.decode_steps), r.decode_seconds));
+  print_prediction(r);
   if (r.tp > 1)
     std::printf("rank 0 in collectives: %.3f s, %.2f MiB sent\n", r.comm_seconds_rank0,
                 static_cast<double>(r.comm_bytes_rank0) / 1048576.0);

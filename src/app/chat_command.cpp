@@ -18,6 +18,7 @@
 #include "model/tokenizer/tokenizer.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/session.hpp"
+#include "runtime/usage_error.hpp"
 
 namespace tplm {
 
@@ -59,7 +60,7 @@ int chat(const ChatArgs& a) {
   if (!a.system.empty()) conversation.add_system(a.system);
 
   // Split ranks wait for each step with --comm-timeout: while the user types,
-  // rank 0 sends a step that changes nothing well before that.
+  // rank 0 sends them an idle step (Steps::idle) well before that.
   const double idle_seconds = engine.world_size() > 1 ? opt.timeout_seconds / 4 : 0;
   const bool terminal = isatty(STDIN_FILENO) != 0;
   engine.run([&](Steps& steps) {
@@ -73,7 +74,7 @@ int chat(const ChatArgs& a) {
         std::fputs("> ", stdout);
         std::fflush(stdout);
       }
-      auto line = lines.next(idle_seconds, [&] { conversation.keep_alive(steps); });
+      auto line = lines.next(idle_seconds, [&] { steps.idle(); });
       if (!line || *line == "/exit") break;
       if (line->empty()) continue;
       ChatTurn turn;
@@ -119,6 +120,8 @@ CommandAction add_chat_command(CLI::App& app) {
                 "print the plan before loading, and each turn's token counts");
   return [a, cmd]() -> int {
     prepare_generation_options(a->run, *cmd);
+    if (a->run.opt.tp_auto)
+      throw UsageError("tplm chat takes --tp as a number of ranks (auto is run's); use --tp N");
     return chat(*a);
   };
 }

@@ -64,10 +64,4 @@ ChatTurn ChatConversation::reply(Steps& steps, const std::string& user_text,
   return turn;
 }
 
-void ChatConversation::keep_alive(Steps& steps) const {
-  // With nothing cached yet, position 0 is free: the first prompt overwrites it.
-  const int32_t last[1] = {cached_.empty() ? std::max(tokenizer_.bos_id(), 0) : cached_.back()};
-  steps.forward(last, std::max<int64_t>(static_cast<int64_t>(cached_.size()) - 1, 0), false);
-}
-
 }  // namespace tplm

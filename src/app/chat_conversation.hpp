@@ -49,12 +49,6 @@ class ChatConversation {
   // is then as it was.
   ChatTurn reply(Steps& steps, const std::string& user_text,
                  const std::function<void(const std::string&)>& on_text);
-  // Feeds the last cached token again at its position (BOS at 0 before the
-  // first turn): a step that changes nothing (the same K and V are written
-  // again), for the other ranks of a split to see that rank 0 is alive while
-  // the user types.
-  void keep_alive(Steps& steps) const;
-
   const std::vector<serve::ChatMessage>& messages() const { return messages_; }
   const std::vector<int32_t>& cached() const { return cached_; }
 

@@ -88,6 +88,7 @@ int run_cli(int argc, char** argv) {
   add(add_inspect_command);
   add(add_bench_command);
   add(add_tokenize_command);
+  add(add_serve_command);
   add(add_chat_command);
 
   const std::string commands_hint =

@@ -28,6 +28,7 @@ CommandAction add_chat_command(CLI::App& app);
 CommandAction add_bench_command(CLI::App& app);
 CommandAction add_plan_command(CLI::App& app);
 CommandAction add_tokenize_command(CLI::App& app);
+CommandAction add_serve_command(CLI::App& app);
 
 // Throws UsageError when an option the user gave is below `least` (for
 // options whose default, 0, means "automatic" and may not be written).

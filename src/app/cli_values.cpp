@@ -11,6 +11,7 @@
 #include <random>
 
 #include "base/error.hpp"
+#include "parallel/plan.hpp"
 #include "runtime/usage_error.hpp"
 
 namespace tplm {
@@ -52,6 +53,18 @@ uint64_t seed_from_option(const std::string& text) {
         "--seed {} is out of range; use a whole number from 0 to 2^64 - 1, or -1 for a random seed",
         text));
   return seed;
+}
+
+int parse_tp_option(const std::string& text) {
+  if (text == "auto") return kTpAuto;
+  int tp = 0;
+  const char* end = text.data() + text.size();
+  auto [at, ec] = std::from_chars(text.data(), end, tp);
+  if (text.empty() || ec != std::errc() || at != end || tp < 1 || tp > kMaxTp)
+    throw UsageError(fmt::format(
+        "--tp {} is out of range; use 1 to {}, or auto for the fastest predicted tp that fits",
+        text, kMaxTp));
+  return tp;
 }
 
 std::string read_prompt_file(const std::string& path) {

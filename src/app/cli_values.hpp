@@ -15,6 +15,11 @@ LogitBias parse_logit_bias(const std::string& text);
 // random (below 2^32, so that --seed can give it back).
 uint64_t seed_from_option(const std::string& text);
 
+// --tp N | auto: the number of ranks, or 0 for auto (the fastest predicted
+// tp that fits). Anything else than 1..kMaxTp or auto is a UsageError.
+constexpr int kTpAuto = 0;
+int parse_tp_option(const std::string& text);
+
 // -f FILE: the prompt in a file, "-" for stdin, without one trailing newline
 // (as llama.cpp reads it). Throws Error when it cannot be read.
 std::string read_prompt_file(const std::string& path);

@@ -1,10 +1,15 @@
-// `tplm plan -m MODEL --tp N [--devices D] [--json]`: what each rank would own
-// and need, without loading a weight. A tp the model cannot take prints the
-// PlanError (every reason and the valid tp values) and exits 1; a tp above
-// --devices says so and the tp values that fit.
+// `tplm plan -m MODEL --tp N|auto [--devices D] [--json]`: what each rank
+// would own and need, without loading a weight, and the predicted decode
+// speed of every tp the model takes on this machine (its read bandwidth and
+// link measured in about a second, or given with --read-bandwidth and
+// --link-*), with advice for the tp asked. A tp the model cannot take prints
+// the PlanError (every reason and the valid tp values) and exits 1; a tp above
+// --devices says so and the tp values that fit. Under mpirun every process
+// takes part in the measurement and rank 0 prints.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,9 +17,13 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/cli_values.hpp"
+#include "app/forecast_text.hpp"
 #include "app/plan_text.hpp"
 #include "format/model_file.hpp"
 #include "parallel/plan.hpp"
+#include "parallel/process_world.hpp"
+#include "runtime/decode_forecast.hpp"
 #include "runtime/usage_error.hpp"
 
 namespace tplm {
@@ -22,10 +31,39 @@ namespace {
 
 struct PlanArgs {
   std::string model;
-  int tp = 1;
+  std::string tp = "1";
   int devices = 0;
   bool json = false;
+  // Given instead of measured (0: measure).
+  double read_gbps = 0;
+  double link_latency_us = -1;
+  double link_gbps = 0;
+  int ranks_per_host = 0;
 };
+
+void check_given_figures(const PlanArgs& a, const CLI::App& cmd) {
+  const bool any_link = cmd.count("--link-latency") + cmd.count("--link-bandwidth") > 0;
+  const bool read = cmd.count("--read-bandwidth") > 0;
+  if (!read && (any_link || cmd.count("--ranks-per-host") > 0))
+    throw UsageError(
+        "--link-latency, --link-bandwidth and --ranks-per-host describe given figures: give "
+        "--read-bandwidth with them (or none of them, to measure this machine)");
+  if (!read) return;
+  if (!(a.read_gbps > 0))
+    throw UsageError(fmt::format("--read-bandwidth {} is out of range; use GB/s > 0", a.read_gbps));
+  if (cmd.count("--link-latency") == 0 || cmd.count("--link-bandwidth") == 0)
+    throw UsageError(
+        "--read-bandwidth needs --link-latency MICROSECONDS and --link-bandwidth GB/s too");
+  if (!(a.link_latency_us >= 0))
+    throw UsageError(
+        fmt::format("--link-latency {} is out of range; use microseconds >= 0", a.link_latency_us));
+  if (!(a.link_gbps > 0))
+    throw UsageError(fmt::format("--link-bandwidth {} is out of range; use GB/s > 0", a.link_gbps));
+  if (a.ranks_per_host < 0)
+    throw UsageError(fmt::format(
+        "--ranks-per-host {} is out of range; use 1 or more, or 0 for every rank on one host",
+        a.ranks_per_host));
+}
 
 std::string range_text(Range r) {
   return fmt::format("[{}, {})", r.begin, r.end);
@@ -82,6 +120,10 @@ void check_devices(const ModelFile& m, int tp, int devices) {
       fit.size() > 1 ? fmt::format(" (tp that fit: {})", fmt::join(fit, ", ")) : std::string()));
 }
 
+bool launch_rank_is_zero(const std::optional<ProcessWorld>& world) {
+  return !world || world->rank == 0;
+}
+
 }  // namespace
 
 std::string plan_text(const ModelFile& m, const Plan& p) {
@@ -113,26 +155,75 @@ CommandAction add_plan_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("plan", "Show how --tp N ranks would split a model");
   sub->add_option("-m,--model", args->model, "model file or folder (GGUF, HF, llama2.c)")
       ->required();
-  sub->add_option("--tp", args->tp, "number of ranks")->default_val(1);
+  sub->add_option("--tp", args->tp,
+                  "number of ranks, or auto: the fastest predicted that fits the devices present")
+      ->capture_default_str();
   sub->add_option("--devices", args->devices, "devices available (0: do not check)")
       ->default_val(0);
   sub->add_flag("--json", args->json, "print the plan as JSON, with every tensor's slice");
-  return [args]() -> int {
-    if (args->tp < 1 || args->tp > kMaxTp)
-      throw UsageError(fmt::format("--tp {} is out of range; use 1 to {}", args->tp, kMaxTp));
+  sub->add_option("--read-bandwidth", args->read_gbps,
+                  "predict with this read bandwidth of a host, GB/s, instead of measuring");
+  sub->add_option("--link-latency", args->link_latency_us,
+                  "with --read-bandwidth: an exchange's latency, microseconds");
+  sub->add_option("--link-bandwidth", args->link_gbps,
+                  "with --read-bandwidth: the link's all-reduce bandwidth, GB/s");
+  sub->add_option("--ranks-per-host", args->ranks_per_host,
+                  "with --read-bandwidth: ranks sharing a host's bandwidth (default: all on one)");
+  return [args, sub]() -> int {
+    const int asked = parse_tp_option(args->tp);
     if (args->devices < 0)
       throw UsageError(
           fmt::format("--devices {} is out of range; use the number of devices, or 0 not to check",
                       args->devices));
+    check_given_figures(*args, *sub);
+    const auto world = detect_mpi_launch();
+    // Under mpirun the world is the split (as for run): tp 1 means its size.
+    const int tp_asked = world && asked == 1 ? world->size : asked;
     const ModelFile m = open_model(args->model);
-    check_devices(m, args->tp, args->devices);
     PlanLimits limits;
     limits.cores = static_cast<int>(std::thread::hardware_concurrency());
-    const Plan p = make_plan(m, args->tp, limits);
-    if (args->json)
-      fmt::print("{}\n", plan_json(m, p).dump(2));
-    else
-      fmt::print("{}", plan_text(m, p));
+    if (tp_asked != kTpAuto) {
+      check_devices(m, tp_asked, args->devices);
+      (void)make_plan(m, tp_asked, limits);  // every reason it cannot split, before measuring
+    }
+    // The tps to predict: every one the model takes; under mpirun only the
+    // world's (and tp 1 to compare with): the other sizes cannot be measured.
+    std::vector<int> tps = valid_tp_values(m);
+    if (world) std::erase_if(tps, [&](int tp) { return tp != 1 && tp != world->size; });
+    const bool given = args->read_gbps > 0;
+    const FitCheck fits = plan_memory_check(m, BackendKind::Cpu, {});
+    const Forecast f =
+        given ? forecast_decode(m, tps,
+                                given_machine_speed(args->read_gbps, args->link_latency_us,
+                                                    args->link_gbps, args->ranks_per_host, tps),
+                                fits)
+              : measure_and_forecast(m, tps, SpeedProbeOptions{}, fits);
+    int tp = tp_asked;
+    std::string auto_reason;
+    if (tp_asked == kTpAuto) {
+      // Limited to the devices present: --devices, else the cores (or mpirun's world).
+      std::vector<int> present =
+          given ? valid_tp_values(m) : auto_tp_candidates(m, BackendKind::Cpu, {});
+      const int limit = args->devices > 0 ? args->devices : given ? limits.cores : kMaxTp;
+      std::vector<DecodePrediction> candidates;
+      for (int c : present)
+        if (c <= limit && f.find(c) != nullptr) candidates.push_back(*f.find(c));
+      const AutoTpChoice choice = choose_tp(candidates);
+      tp = choice.tp;
+      auto_reason = choice.reason;
+    }
+    const Plan p = make_plan(m, tp, limits);
+    if (launch_rank_is_zero(world)) {
+      if (args->json) {
+        nlohmann::json j = plan_json(m, p);
+        j["speed"] = forecast_json(f, tp);
+        if (!auto_reason.empty()) j["auto"] = auto_reason;
+        fmt::print("{}\n", j.dump(2));
+      } else {
+        if (!auto_reason.empty()) fmt::print("{}\n", auto_reason);
+        fmt::print("{}{}", plan_text(m, p), forecast_text(f, tp, given ? 0 : limits.cores));
+      }
+    }
     return 0;
   };
 }

@@ -38,7 +38,9 @@ void add_generation_options(CLI::App* cmd, RunArgs& a) {
                   "token 0 (repeatable)")
       ->type_name("TOKEN_ID(+|-)BIAS")
       ->allow_extra_args(false);
-  cmd->add_option("--tp", opt.tp, "tensor-parallel ranks (threads in this process)")
+  cmd->add_option("--tp", a.tp,
+                  "tensor-parallel ranks (threads in this process), or auto: the fastest "
+                  "predicted that fits the cores or GPUs present")
       ->capture_default_str();
   cmd->add_option("-t,--threads", opt.threads, "kernel threads per rank (default: cores / ranks)");
   opt.timeout_seconds = 60.0;
@@ -58,6 +60,9 @@ void prepare_generation_options(RunArgs& a, const CLI::App& cmd) {
   for (const std::string& b : a.logit_bias)
     a.opt.sampling.logit_bias.push_back(parse_logit_bias(b));
   a.opt.sampling.seed = seed_from_option(a.seed);
+  const int tp = parse_tp_option(a.tp);
+  a.opt.tp_auto = tp == kTpAuto;
+  a.opt.tp = a.opt.tp_auto ? 1 : tp;
   check_run_options(a.opt);
 }
 

@@ -16,6 +16,7 @@ struct RunArgs {
   RunOptions opt;
   std::string prompt_file;  // run -f
   std::string seed = "42";
+  std::string tp = "1";  // a number, or auto (run)
   std::vector<std::string> logit_bias;
   bool json = false;  // run --json
   bool verbose = false;

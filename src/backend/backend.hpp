@@ -178,8 +178,8 @@ struct DeviceInfo {
   uint64_t total_bytes = 0;
 };
 DeviceInfo backend_device_info(BackendKind kind, int device);
-// The device's measured memory read bandwidth in GB/s (0 when the backend
-// cannot measure it).
+// The device's measured memory read bandwidth in GB/s (cpu: the host's, read
+// by every core; 0 when the backend cannot measure it).
 double backend_read_bandwidth_gbps(BackendKind kind, int device);
 
 }  // namespace tplm

@@ -1,5 +1,7 @@
 #include "model/transformer.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "base/error.hpp"
@@ -37,6 +39,7 @@ void Transformer::ensure_scratch(int64_t T) {
   gathered_ = floats(comm_.world_size() > 1 ? T * comm_.world_size() * vp : 0);
   ids_ = Buffer<int32_t>(be_, static_cast<size_t>(T));
   pos_ = Buffer<int32_t>(be_, static_cast<size_t>(T));
+  picked_ = floats(T * d);
   capacity_ = T;
 }
 
@@ -52,17 +55,76 @@ std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t po
     positions[static_cast<size_t>(t)] = static_cast<int32_t>(pos0 + t);
   be_.upload(ids_.data(), ids.data(), ids.size_bytes());
   be_.upload(pos_.data(), positions.data(), positions.size() * sizeof(int32_t));
+  segments_.assign(1, Segment{0, pos0, 0, T});
 
   const int64_t n = all_logits ? T : 1;
   const float* full = nullptr;
   // A decode step has the same pointers and sizes at every position (the
   // kernels read the position from pos_), so a backend may record it once.
   if (T == 1 && comm_.recordable()) {
-    be_.run_recorded(1, [&] { decode_logits_ = queue_step(1, pos0, 1); });
+    be_.run_recorded(1, [&] { decode_logits_ = queue_step(1, 1, {}); });
     full = decode_logits_;
   } else {
-    full = queue_step(T, pos0, n);
+    full = queue_step(T, n, {});
   }
+  return download_logits(full, n);
+}
+
+std::vector<float> Transformer::forward_rows(std::span<const BatchRow> rows) {
+  check_rows(rows);
+  const auto T = static_cast<int64_t>(rows.size());
+  ensure_scratch(T);
+  std::vector<int32_t> ids(rows.size()), positions(rows.size());
+  std::vector<int64_t> picked;
+  segments_.clear();
+  for (int64_t t = 0; t < T; ++t) {
+    const BatchRow& r = rows[static_cast<size_t>(t)];
+    ids[static_cast<size_t>(t)] = r.token;
+    positions[static_cast<size_t>(t)] = r.pos;
+    if (r.logits != 0) picked.push_back(t);
+    if (segments_.empty() || segments_.back().slot != r.slot)
+      segments_.push_back(Segment{r.slot, r.pos, t, 0});
+    ++segments_.back().n;
+  }
+  be_.upload(ids_.data(), ids.data(), ids.size() * sizeof(int32_t));
+  be_.upload(pos_.data(), positions.data(), positions.size() * sizeof(int32_t));
+  const auto n = static_cast<int64_t>(picked.size());
+  // The wanted rows are the last ones (every decode batch): read them in place.
+  const bool tail = n > 0 && picked.front() == T - n;
+  const float* full = queue_step(T, n, tail ? std::span<const int64_t>{} : picked);
+  return download_logits(full, n);
+}
+
+// Rows of one slot are consecutive at consecutive positions, inside the
+// context, and a slot has one segment per step (its attention reads the
+// cache rows the segment has just written).
+void Transformer::check_rows(std::span<const BatchRow> rows) {
+  if (rows.empty()) throw Error("forward_rows: a step needs at least one row");
+  std::vector<bool> seen(static_cast<size_t>(cache_.slots()), false);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const BatchRow& r = rows[i];
+    if (r.slot < 0 || r.slot >= cache_.slots())
+      throw Error(fmt::format("forward_rows: row {} is in slot {}, but the KV cache has {} slots",
+                              i, r.slot, cache_.slots()));
+    if (r.pos < 0 || r.pos >= cache_.context())
+      throw Error(fmt::format("forward_rows: row {} is at position {}, outside the context of {}",
+                              i, r.pos, cache_.context()));
+    const bool continues = i > 0 && rows[i - 1].slot == r.slot;
+    if (continues && rows[i - 1].pos + 1 != r.pos)
+      throw Error(
+          fmt::format("forward_rows: rows {} and {} of slot {} are not at consecutive "
+                      "positions ({}, {})",
+                      i - 1, i, r.slot, rows[i - 1].pos, r.pos));
+    if (!continues) {
+      if (seen[static_cast<size_t>(r.slot)])
+        throw Error(fmt::format("forward_rows: slot {} has two runs of rows in one step", r.slot));
+      seen[static_cast<size_t>(r.slot)] = true;
+    }
+  }
+}
+
+// The gathered logits of n rows, on the host: [n, vocab].
+std::vector<float> Transformer::download_logits(const float* full, int64_t n) {
   comm_.settle();  // a dead peer ends here, within the timeout, not in a download
   const int64_t V = config_.vocab_size, row = comm_.world_size() * shape_.vocab_per_rank;
   std::vector<float> logits(static_cast<size_t>(n * V));
@@ -72,29 +134,42 @@ std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t po
   return logits;
 }
 
-const float* Transformer::queue_step(int64_t T, int64_t pos0, int64_t n_logits) {
+const float* Transformer::queue_step(int64_t T, int64_t n_logits, std::span<const int64_t> picked) {
   // Embedding: a vocab-parallel table gives zeros for other ranks' ids; the sum restores the row.
   be_.embed(w_.embedding, w_.embedding_row_begin, ids_.data(), T, x_.data());
   if (w_.embedding_vocab_parallel)
     reduce_from_tensor_parallel(comm_, x_.data(), static_cast<size_t>(T * config_.dim));
   for (int64_t l = 0; l < config_.n_layers; ++l) {
-    attention_block(l, T, pos0);
+    attention_block(l, T);
     ffn_block(l, T);
   }
-  return lm_head(T, n_logits);
+  const int64_t d = config_.dim;
+  if (n_logits == 0) return nullptr;  // a prefill chunk that does not end its prompt
+  if (picked.empty()) return lm_head(x_.data() + (T - n_logits) * d, n_logits);
+  const size_t row_bytes = static_cast<size_t>(d) * sizeof(float);
+  for (size_t i = 0; i < picked.size(); ++i)
+    be_.copy(picked_.data() + static_cast<int64_t>(i) * d, x_.data() + picked[i] * d, row_bytes);
+  return lm_head(picked_.data(), n_logits);
 }
 
-void Transformer::attention_block(int64_t layer, int64_t T, int64_t pos0) {
+void Transformer::attention_block(int64_t layer, int64_t T) {
   const LayerWeights& lw = w_.layers[static_cast<size_t>(layer)];
   const int64_t d = config_.dim, hd = config_.head_dim;
   const Projection qkv[] = {
       {&lw.wq, lw.bq, q_.data()}, {&lw.wk, lw.bk, k_.data()}, {&lw.wv, lw.bv, v_.data()}};
   be_.norm_matmuls(x_.data(), lw.attn_norm, T, d, config_.rms_eps, h_.data(), qkv);
-  AttentionShape s{T, pos0, shape_.n_heads, shape_.n_kv_heads, hd, pos_.data(), cache_.context()};
-  // K and V go into this rank's cache rows pos0 .. pos0 + T - 1.
-  be_.rope_store_kv(q_.data(), k_.data(), v_.data(), s, config_.rope_dim, inv_freq_.data(),
-                    cache_.k(layer), cache_.v(layer));
-  be_.attention(q_.data(), cache_.k(layer), cache_.v(layer), s, att_.data());
+  // Each sequence attends to its own slot: its K and V go into the slot's
+  // rows pos0 .. pos0 + n - 1, then its queries read the slot's rows 0 .. pos.
+  const int64_t qw = shape_.n_heads * hd, kw = shape_.n_kv_heads * hd;
+  for (const Segment& g : segments_) {
+    AttentionShape s{
+        g.n, g.pos0, shape_.n_heads, shape_.n_kv_heads, hd, pos_.data() + g.row0, cache_.context()};
+    float* q = q_.data() + g.row0 * qw;
+    be_.rope_store_kv(q, k_.data() + g.row0 * kw, v_.data() + g.row0 * kw, s, config_.rope_dim,
+                      inv_freq_.data(), cache_.k(layer, g.slot), cache_.v(layer, g.slot));
+    be_.attention(q, cache_.k(layer, g.slot), cache_.v(layer, g.slot), s,
+                  att_.data() + g.row0 * qw);
+  }
   // Row-parallel O: each rank's heads give a partial sum of the output (exchange 1).
   add_row_parallel(att_.data(), T, lw.wo);
 }
@@ -125,10 +200,10 @@ void Transformer::add_row_parallel(const float* a, int64_t T, const WeightView& 
 // into its [n, vp] block (a short last slice leaves its padding unwritten);
 // the gather of one position's blocks is that position's logits in vocabulary
 // order, followed by padding that is never read.
-const float* Transformer::lm_head(int64_t T, int64_t n) {
+const float* Transformer::lm_head(const float* rows, int64_t n) {
   const int64_t d = config_.dim, vp = shape_.vocab_per_rank;
   const int64_t row = comm_.world_size() * vp;  // one position's gathered logits
-  be_.rmsnorm(x_.data() + (T - n) * d, w_.output_norm, n, d, config_.rms_eps, h_.data());
+  be_.rmsnorm(rows, w_.output_norm, n, d, config_.rms_eps, h_.data());
   if (w_.lm_head.rows == vp) {
     be_.matmul(h_.data(), n, w_.lm_head, nullptr, logits_.data());
   } else {

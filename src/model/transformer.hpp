@@ -12,6 +12,7 @@
 
 #include "backend/backend.hpp"
 #include "format/model_config.hpp"
+#include "model/batch_rows.hpp"
 #include "model/kv_cache.hpp"
 #include "model/layer_weights.hpp"
 #include "parallel/communicator.hpp"
@@ -29,18 +30,36 @@ class Transformer {
   // last position's [vocab]. Every rank must call it with the same arguments.
   std::vector<float> forward(std::span<const int32_t> ids, int64_t pos0, bool all_logits);
 
+  // A batched step over many sequences (KV cache slots): every row is one
+  // token of its slot's sequence; the rows of a slot are consecutive, at
+  // consecutive positions, and attend to that slot's cache only. Returns the
+  // logits of the rows that ask for them, in row order: [n, vocab]. Each
+  // sequence gets what forward() would give it alone. Every rank must call
+  // it with the same rows.
+  std::vector<float> forward_rows(std::span<const BatchRow> rows);
+
   const ModelConfig& config() const { return config_; }
   int64_t context() const { return cache_.context(); }  // positions the KV cache holds
+  int64_t slots() const { return cache_.slots(); }      // sequences the KV cache holds
 
  private:
   void ensure_scratch(int64_t T);
   // The kernels of one step, after ids and positions are in backend memory;
   // returns where the gathered logits of its n positions are.
-  const float* queue_step(int64_t T, int64_t pos0, int64_t n_logits);
-  void attention_block(int64_t layer, int64_t T, int64_t pos0);
+  // Rows [row0, row0 + n) of a step: one sequence's positions pos0 .. pos0 + n - 1.
+  struct Segment {
+    int64_t slot = 0, pos0 = 0, row0 = 0, n = 0;
+  };
+  // The kernels of one step over segments_ (ids and positions already in
+  // backend memory); returns where the gathered logits are: of the rows in
+  // picked, or of the last n_logits rows when picked is empty.
+  const float* queue_step(int64_t T, int64_t n_logits, std::span<const int64_t> picked);
+  void attention_block(int64_t layer, int64_t T);
   void ffn_block(int64_t layer, int64_t T);
   void add_row_parallel(const float* a, int64_t T, const WeightView& w);
-  const float* lm_head(int64_t T, int64_t n);
+  const float* lm_head(const float* rows, int64_t n);
+  std::vector<float> download_logits(const float* full, int64_t n);
+  void check_rows(std::span<const BatchRow> rows);
 
   const ModelConfig& config_;
   const ShardShape& shape_;
@@ -55,6 +74,8 @@ class Transformer {
   Buffer<float> logits_;    // [positions, vocab_per_rank]: this rank's LM head rows
   Buffer<float> gathered_;  // [positions, world * vocab_per_rank]: every rank's, in order
   Buffer<int32_t> ids_, pos_;
+  Buffer<float> picked_;           // [positions, dim]: the rows a batched step wants logits of
+  std::vector<Segment> segments_;  // the step's sequences
   const float* decode_logits_ = nullptr;  // where a recorded decode step leaves its logits
 };
 

@@ -13,6 +13,13 @@ class ControlChannel {
   virtual int world_size() const = 0;
   // Copies root's bytes (host memory) to every rank.
   virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  // The same, for a broadcast the other ranks may wait on for long (a server
+  // between requests): a waiting rank backs off (sleeps) instead of keeping
+  // a core busy. The timeout still applies, so a root that idles sends
+  // something before it passes.
+  virtual void broadcast_waiting(void* data, size_t bytes, int root) {
+    broadcast(data, bytes, root);
+  }
   virtual void barrier() = 0;
 };
 

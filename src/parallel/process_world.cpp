@@ -30,10 +30,21 @@ int local_ranks(int size) {
   return size;
 }
 
+// This rank's index on its host: OpenMPI's, then Hydra's; when the launcher
+// does not say, the guess of local_ranks (every rank here) gives the world rank.
+int local_rank(int rank, int local_size) {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID"}) {
+    const int r = env_int(var);
+    if (r >= 0 && r < local_size) return r;
+  }
+  return rank % local_size;
+}
+
 std::optional<ProcessWorld> world_from(const char* size_var, const char* rank_var) {
   int size = env_int(size_var), rank = env_int(rank_var);
   if (size < 1 || rank < 0 || rank >= size) return std::nullopt;
-  return ProcessWorld{rank, size, local_ranks(size)};
+  const int local = local_ranks(size);
+  return ProcessWorld{rank, size, local, local_rank(rank, local)};
 }
 
 }  // namespace

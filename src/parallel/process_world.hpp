@@ -14,6 +14,7 @@ struct ProcessWorld {
   int rank = 0;
   int size = 1;
   int local_size = 1;  // ranks the launcher placed on this host (this one included)
+  int local_rank = 0;  // this rank's index among them (0: the host's first rank)
 };
 
 // The rank and size given by an MPI launcher, or nullopt when not launched by one.

@@ -6,6 +6,8 @@
 #include <cstdio>
 
 #include "base/error.hpp"
+#include "parallel/decode_prediction.hpp"
+#include "runtime/decode_forecast.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/generator.hpp"
 #include "runtime/run_options.hpp"
@@ -21,17 +23,6 @@ std::vector<int32_t> synthetic_prompt(int64_t n, int64_t vocab) {
   for (int64_t i = 0; i < n; ++i)
     ids[static_cast<size_t>(i)] = static_cast<int32_t>((i * 7919 + 3) % vocab);
   return ids;
-}
-
-// The weights a decode step reads on rank 0: all of its slices but the
-// embedding table, of which a step reads one row (unless it is also the LM head).
-uint64_t decode_bytes_per_token(const Engine& e) {
-  const RankPlan& rp = e.plan().ranks.at(0);
-  uint64_t bytes = rp.weight_bytes;
-  if (!e.model().config.tied_embeddings)
-    for (const TensorSlice& s : rp.slices)
-      if (s.id.kind == TensorKind::Embedding) bytes -= s.bytes;
-  return bytes;
 }
 
 EngineOptions engine_options(const BenchOptions& o) {
@@ -75,7 +66,22 @@ BenchReport run_bench(const BenchOptions& o) {
   rep.tp = engine.world_size();
   rep.threads_per_rank = engine.threads_per_rank();
   rep.prompt_tokens = o.prompt_tokens;
-  rep.decode_bytes_per_token = decode_bytes_per_token(engine);
+  rep.decode_bytes_per_token = decode_read_bytes(engine.model().config, engine.plan().ranks.at(0));
+  {
+    // Predicted before loading, from figures measured now: rank 0's device
+    // alone and the link of this world (a collective under mpirun).
+    SpeedProbeOptions probe;
+    probe.backend = o.backend;
+    probe.gpus = o.gpus;
+    probe.timeout_seconds = o.timeout_seconds;
+    if (o.show_progress && rep.is_rank0)
+      std::fprintf(stderr, "bench: measuring the read bandwidth and the link ...\n");
+    const Forecast f = measure_and_forecast(engine.model(), {1, rep.tp}, probe, {});
+    rep.read_bandwidth_gbps = f.speed.host_read_bytes_per_s / 1e9;
+    rep.transport = f.speed.transport;
+    if (const DecodePrediction* d = f.find(rep.tp)) rep.predicted = *d;
+    if (const DecodePrediction* d = f.find(1)) rep.predicted_tp1 = *d;
+  }
   const std::vector<int32_t> prompt =
       synthetic_prompt(o.prompt_tokens, engine.model().config.vocab_size);
   GenerateOptions gen;
@@ -116,9 +122,6 @@ BenchReport run_bench(const BenchOptions& o) {
   if (rep.is_rank0) {
     const int device = engine.devices().device_of_rank.at(0);
     rep.device = backend_device_info(o.backend, device).name;
-    if (o.show_progress && o.backend != BackendKind::Cpu)
-      std::fprintf(stderr, "bench: measuring the read bandwidth of %s ...\n", rep.device.c_str());
-    rep.read_bandwidth_gbps = backend_read_bandwidth_gbps(o.backend, device);
   }
   return rep;
 }

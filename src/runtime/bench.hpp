@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "parallel/decode_prediction.hpp"
 #include "runtime/engine.hpp"
 
 namespace tplm {
@@ -36,7 +37,12 @@ struct BenchReport {
   bool is_rank0 = true;
   uint64_t decode_bytes_per_token = 0;  // weight bytes rank 0 reads per decode step
   std::string device;                   // "cpu", or rank 0's GPU name
-  double read_bandwidth_gbps = 0;       // rank 0's device, measured after the run (0: not measured)
+  double read_bandwidth_gbps = 0;       // rank 0's device alone, measured before loading
+  // The prediction from that bandwidth and the link measured before loading
+  // (decode_prediction.hpp), beside the measurement; tp 1's for comparison.
+  DecodePrediction predicted;
+  DecodePrediction predicted_tp1;
+  std::string transport;  // the link the prediction measured
 };
 
 // Throws UsageError for options no model takes (before anything is opened).

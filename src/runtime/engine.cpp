@@ -35,7 +35,13 @@ class LeadSteps final : public Steps {
     send_step(comm_.control(), ids, pos0, all_logits);
     return rm_.transformer->forward(ids, pos0, all_logits);
   }
+  std::vector<float> forward_rows(std::span<const BatchRow> rows) override {
+    send_rows(comm_.control(), rows);
+    return rm_.transformer->forward_rows(rows);
+  }
+  void idle() override { send_idle(comm_.control()); }
   int64_t context() const override { return rm_.transformer->context(); }
+  int64_t slots() const override { return rm_.transformer->slots(); }
   ExchangeStats exchanges() const override {
     return {comm_.bytes_sent(), comm_.seconds_in_collectives()};
   }
@@ -70,8 +76,12 @@ bool stalls(int rank) {
 
 // The other ranks: run rank 0's steps until it stops.
 void follow(RankModel& rm, Communicator& comm) {
-  while (auto step = receive_step(comm.control()))
-    rm.transformer->forward(step->ids, step->pos0, step->all_logits);
+  while (auto step = receive_step(comm.control())) {
+    if (!step->rows.empty())
+      rm.transformer->forward_rows(step->rows);
+    else
+      rm.transformer->forward(step->ids, step->pos0, step->all_logits);
+  }
 }
 
 }  // namespace
@@ -83,6 +93,8 @@ void check_engine_options(const EngineOptions& o) {
     throw UsageError(
         fmt::format("--threads {} is out of range; use 1 to {} (or leave it out for cores / ranks)",
                     o.threads, kMaxThreads));
+  if (o.slots < 1 || o.slots > 4096)
+    throw UsageError(fmt::format("--slots {} is out of range; use 1 to 4096", o.slots));
   if (o.max_context < 0)
     throw UsageError(fmt::format("a context of {} positions is not possible", o.max_context));
   if (!(o.timeout_seconds > 0) || !std::isfinite(o.timeout_seconds))
@@ -132,7 +144,8 @@ void Engine::run(const std::function<void(Steps&)>& lead) {
   launch_ranks(launch, [&](Communicator& comm) {
     const auto& devs = devices_.device_of_rank;
     const int device = devs.size() == 1 ? devs[0] : devs[static_cast<size_t>(comm.rank())];
-    const RankModelOptions ro{options_.backend, device, threads_, context_, options_.show_progress};
+    const RankModelOptions ro{options_.backend, device,         threads_,
+                              context_,         options_.slots, options_.show_progress};
     RankModel rm = make_rank_model(model_, plan_, comm, ro);
     comm.control().barrier();  // every shard is loaded: what follows is generation only
     {

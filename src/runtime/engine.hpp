@@ -30,6 +30,9 @@ struct EngineOptions {
   int threads = 0;  // kernel threads per rank; 0 = cores / ranks on this host
   // KV cache positions; 0 = the model's context length; more is an Error.
   int64_t max_context = 0;
+  // Sequences the KV caches hold (a server's concurrent requests), each of
+  // the full context; a single run needs 1.
+  int64_t slots = 1;
   double timeout_seconds = 60.0;
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;

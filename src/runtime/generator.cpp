@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/error.hpp"
@@ -15,6 +16,8 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+}  // namespace
 
 // The completion's text: token pieces -> whole UTF-8 -> cut at a stop string.
 class CompletionText {
@@ -54,8 +57,6 @@ class CompletionText {
   std::string& out_;
 };
 
-}  // namespace
-
 void check_prompt(size_t n, int64_t context) {
   if (n == 0) throw Error("the prompt has no tokens (a BOS token is needed at least)");
   if (static_cast<int64_t>(n) > context)
@@ -64,20 +65,56 @@ void check_prompt(size_t n, int64_t context) {
         context));
 }
 
+Generation::Generation(size_t prompt_tokens, int32_t last_prompt_token, int64_t context,
+                       const GenerateOptions& options, std::function<void(int32_t)> on_token,
+                       std::function<void(const std::string&)> on_text)
+    : options_(options),
+      on_token_(std::move(on_token)),
+      on_text_(std::move(on_text)),
+      sampler_(options_.sampling),
+      context_(context),
+      pos_(static_cast<int64_t>(prompt_tokens)) {
+  check_prompt(prompt_tokens, context);
+  text_ = std::make_unique<CompletionText>(options_, last_prompt_token, on_text_, result_.text);
+}
+
+Generation::~Generation() = default;
+
+bool Generation::end(const char* reason) {
+  result_.stop_reason = reason;
+  // The end: what was held back may still complete a stop string.
+  if (result_.stop_reason != "stop" && text_->finish()) result_.stop_reason = "stop";
+  if (result_.stop_reason == "stop") result_.stop_string = text_->matched();
+  ended_ = true;
+  return true;
+}
+
+bool Generation::take(std::span<const float> logits) {
+  const auto full = [&] {
+    return options_.max_new_tokens >= 0 &&
+           static_cast<int64_t>(result_.generated.size()) >= options_.max_new_tokens;
+  };
+  if (full()) return end("length");
+  const int32_t next = sampler_.sample(logits);
+  if (next == options_.eos_id || std::find(options_.stop_tokens.begin(), options_.stop_tokens.end(),
+                                           next) != options_.stop_tokens.end())
+    return end("eos");
+  if (next == options_.bos_id) return end("bos");
+  result_.generated.push_back(next);
+  if (on_token_) on_token_(next);
+  if (text_->push(next)) return end("stop");
+  if (full()) return end("length");
+  if (pos_ >= context_) return end("context");
+  next_token_ = next;
+  ++pos_;
+  return false;
+}
+
 GenerateResult generate(Steps& steps, const std::vector<int32_t>& prompt,
                         const GenerateOptions& options,
                         const std::function<void(int32_t)>& on_token,
                         const std::function<void(const std::string&)>& on_text) {
-  const int64_t context = steps.context();
-  check_prompt(prompt.size(), context);
-  Sampler sampler(options.sampling);
-  GenerateResult r;
-  CompletionText text(options, prompt.back(), on_text, r.text);
-  const auto full = [&] {
-    return options.max_new_tokens >= 0 &&
-           static_cast<int64_t>(r.generated.size()) >= options.max_new_tokens;
-  };
-
+  Generation g(prompt.size(), prompt.back(), steps.context(), options, on_token, on_text);
   if (options.cached < 0 || options.cached >= static_cast<int64_t>(prompt.size()))
     throw Error(
         fmt::format("{} cached tokens of a prompt of {}: at least its last token must be "
@@ -86,45 +123,18 @@ GenerateResult generate(Steps& steps, const std::vector<int32_t>& prompt,
   const auto fed = std::span<const int32_t>(prompt).subspan(static_cast<size_t>(options.cached));
   auto t0 = std::chrono::steady_clock::now();
   std::vector<float> logits = steps.forward(fed, options.cached, false);
-  r.prefill_seconds = seconds_since(t0);
-  int64_t pos = static_cast<int64_t>(prompt.size());
+  const double prefill_seconds = seconds_since(t0);
+  int64_t decode_steps = 0;
   t0 = std::chrono::steady_clock::now();
-  while (true) {
-    if (full()) {
-      r.stop_reason = "length";
-      break;
-    }
-    const int32_t next = sampler.sample(logits);
-    if (next == options.eos_id) {
-      r.stop_reason = "eos";
-      break;
-    }
-    if (next == options.bos_id) {
-      r.stop_reason = "bos";
-      break;
-    }
-    r.generated.push_back(next);
-    if (on_token) on_token(next);
-    if (text.push(next)) {
-      r.stop_reason = "stop";
-      break;
-    }
-    if (full()) {
-      r.stop_reason = "length";
-      break;
-    }
-    if (pos >= context) {
-      r.stop_reason = "context";
-      break;
-    }
-    const int32_t ids[1] = {next};
-    logits = steps.forward(ids, pos, false);
-    ++pos;
-    ++r.decode_steps;
+  while (!g.take(logits)) {
+    const int32_t ids[1] = {g.next_token()};
+    logits = steps.forward(ids, g.next_pos(), false);
+    ++decode_steps;
   }
+  GenerateResult r = std::move(g.result());
+  r.prefill_seconds = prefill_seconds;
   r.decode_seconds = seconds_since(t0);
-  if (r.stop_reason != "stop" && text.finish()) r.stop_reason = "stop";
-  if (r.stop_reason == "stop") r.stop_string = text.matched();
+  r.decode_steps = decode_steps;
   return r;
 }
 

@@ -4,6 +4,8 @@
 // inside the next step (Steps), so every rank stops at the same step.
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@ struct GenerateOptions {
   int64_t max_new_tokens = 256;  // < 0: no limit (until a stop token, a stop string or the context)
   int32_t eos_id = -1;           // stop when produced (-1: none)
   int32_t bos_id = -1;           // stop when produced (models whose config says so; -1 otherwise)
+  std::vector<int32_t> stop_tokens;  // more tokens that end it like eos (a chat's end of turn)
   SamplerOptions sampling;
   // Stop strings: generation ends with the token whose text completes one;
   // the completion's text ends before it. They need the tokenizer.
@@ -44,6 +47,48 @@ struct GenerateResult {
 // Throws Error when a prompt of n tokens cannot start generation in a context
 // of `context` positions (empty, or longer than the context).
 void check_prompt(size_t n, int64_t context);
+
+class CompletionText;
+
+// One sequence's generation, a step at a time, for whoever runs the steps
+// (generate() below, one sequence; the server's scheduler, many in a batch):
+//   Generation g(prompt, context, options, on_token, on_text);
+//   logits = <the prompt's last position>;
+//   while (!g.take(logits)) logits = <g.next_token() at g.next_pos()>;
+//   g.result() ...
+class Generation {
+ public:
+  // Throws Error when the prompt does not fit (check_prompt) or stop strings
+  // come without a tokenizer.
+  Generation(size_t prompt_tokens, int32_t last_prompt_token, int64_t context,
+             const GenerateOptions& options, std::function<void(int32_t)> on_token = {},
+             std::function<void(const std::string&)> on_text = {});
+  ~Generation();
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  // Takes the logits of the last position fed; returns true when the
+  // sequence has ended (result().stop_reason says why), else next_token()
+  // is to be fed at next_pos().
+  bool take(std::span<const float> logits);
+  int32_t next_token() const { return next_token_; }
+  int64_t next_pos() const { return pos_ - 1; }
+  bool ended() const { return ended_; }
+  GenerateResult& result() { return result_; }
+
+ private:
+  bool end(const char* reason);
+  GenerateOptions options_;
+  std::function<void(int32_t)> on_token_;
+  std::function<void(const std::string&)> on_text_;
+  Sampler sampler_;
+  GenerateResult result_;
+  std::unique_ptr<CompletionText> text_;
+  int64_t context_;
+  int64_t pos_;  // the position after the last one fed
+  int32_t next_token_ = -1;
+  bool ended_ = false;
+};
 
 // on_token(id) is called for every generated token (not the stop token);
 // on_text(text) with the completion's text as it becomes printable (whole

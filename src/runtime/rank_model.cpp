@@ -42,7 +42,7 @@ RankModel make_rank_model(const ModelFile& model, const Plan& plan, Communicator
   const int64_t context =
       options.max_context > 0 ? std::min(options.max_context, c.context_length) : c.context_length;
   rm.cache = std::make_unique<KvCache>(*rm.backend, c.n_layers, context, rm.shard->shape.n_kv_heads,
-                                       c.head_dim);
+                                       c.head_dim, options.slots);
   rm.transformer = std::make_unique<Transformer>(c, rm.shard->shape, rm.shard->weights, *rm.backend,
                                                  comm, *rm.cache);
   rm.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

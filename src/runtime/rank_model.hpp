@@ -17,6 +17,7 @@ struct RankModelOptions {
   int device = 0;              // the GPU of this rank (cuda)
   int threads = 1;             // kernel threads of this rank
   int64_t max_context = 0;     // positions of the KV cache (0: the model's context length)
+  int64_t slots = 1;           // sequences of the KV cache
   bool show_progress = false;  // a loading progress line on stderr (rank 0 only)
 };
 

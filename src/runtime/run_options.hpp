@@ -23,8 +23,10 @@ struct RunOptions {
   std::vector<std::string> stop;  // stop strings
   SamplerOptions sampling;
   int tp = 1;
-  int threads = 0;          // kernel threads per rank; 0 = cores / ranks (at least 1)
-  int64_t max_context = 0;  // KV cache positions; 0 = the model's context length
+  bool tp_auto = false;      // --tp auto: the fastest predicted tp that fits (tp is ignored)
+  bool speed_advice = true;  // tp > 1: measure and warn when tp 1 is predicted faster
+  int threads = 0;           // kernel threads per rank; 0 = cores / ranks (at least 1)
+  int64_t max_context = 0;   // KV cache positions; 0 = the model's context length
   double timeout_seconds = 300.0;
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;  // --device

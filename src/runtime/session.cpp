@@ -5,6 +5,8 @@
 #include <cstdio>
 
 #include "model/tokenizer/tokenizer.hpp"
+#include "runtime/decode_forecast.hpp"
+#include "runtime/launcher.hpp"
 
 namespace tplm {
 
@@ -41,9 +43,28 @@ RunReport run_model(const RunOptions& options,
   const int64_t model_context = model.config.context_length;
   check_context(options.max_context, model_context);
   check_logit_bias(options.sampling.logit_bias, model.config.vocab_size);
-  Engine engine(std::move(model), engine_options(options));
+  const bool rank0 = launch_rank() == 0;
+  SpeedProbeOptions probe;
+  probe.backend = options.backend;
+  probe.gpus = options.gpus;
+  probe.timeout_seconds = options.timeout_seconds;
+  probe.link_seconds = 0.3;
+  EngineOptions eo = engine_options(options);
+  if (options.tp_auto) {
+    const AutoTpChoice choice =
+        choose_auto_tp(model, probe, plan_memory_check(model, options.backend, options.gpus));
+    if (rank0) std::fprintf(stderr, "tplm: %s\n", choice.reason.c_str());
+    eo.tp = choice.tp;
+  }
+  Engine engine(std::move(model), eo);  // planned: every error of the split is known
   RunReport report;
   report.is_rank0 = engine.leads();
+  if (options.speed_advice && !options.tp_auto && engine.world_size() > 1) {
+    const FitCheck fits = plan_memory_check(engine.model(), options.backend, options.gpus);
+    for (const std::string& w :
+         split_speed_warnings(engine.model(), engine.world_size(), probe, fits))
+      if (report.is_rank0) std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
+  }
   report.threads_per_rank = engine.threads_per_rank();
   report.plan = engine.plan();
   if (report.is_rank0) {

@@ -5,6 +5,8 @@
 #include <span>
 #include <vector>
 
+#include "model/batch_rows.hpp"
+
 namespace tplm {
 
 struct ExchangeStats {
@@ -20,7 +22,14 @@ class Steps {
   // position's [vocab].
   virtual std::vector<float> forward(std::span<const int32_t> ids, int64_t pos0,
                                      bool all_logits) = 0;
-  virtual int64_t context() const = 0;  // positions the KV caches hold
+  // A batched step over many sequences (Transformer::forward_rows): the
+  // logits of the rows that ask for them, in row order, [n, vocab].
+  virtual std::vector<float> forward_rows(std::span<const BatchRow> rows) = 0;
+  // Tells the other ranks that nothing runs yet (a server between requests),
+  // before their wait for the next step reaches the timeout.
+  virtual void idle() = 0;
+  virtual int64_t context() const = 0;  // positions per sequence the KV caches hold
+  virtual int64_t slots() const = 0;    // sequences the KV caches hold
   virtual ExchangeStats exchanges() const = 0;
 };
 

@@ -40,6 +40,12 @@ class ScriptedSteps : public Steps {
     ++next_;
     return logits;
   }
+  std::vector<float> forward_rows(std::span<const BatchRow>) override {
+    ADD_FAILURE() << "a conversation runs one sequence";
+    return {};
+  }
+  void idle() override {}
+  int64_t slots() const override { return 1; }
   int64_t context() const override { return 256; }
   ExchangeStats exchanges() const override { return {}; }
 

@@ -233,6 +233,124 @@ TEST(Cli, InvalidTempFailsInUnderATenthOfASecondOnA1BModel) {
   EXPECT_LT(fastest, kFastSeconds);
 }
 
+// Issue 10: `plan` predicts the decode speed of every tp of a 1B-class model,
+// here from given figures: each host reads 20 GB/s, one rank per host, each
+// exchange 50 us + bytes / 1 GB/s. Per token at tp 2: 33 all-reduces of
+// 2048 x 4 bytes, the logits' gather (costed as an all-reduce of half its
+// 128000 bytes), rank 0's broadcast (latency only).
+TEST(Cli, PlanPredictsEveryTpOfA1BModel) {
+  const std::string model = sparse_1b_model().string();
+  const std::string given =
+      " --read-bandwidth 20 --link-latency 50 --link-bandwidth 1 --ranks-per-host 1";
+  const Result r = tplm("plan --json --tp 2 -m " + model + given);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = json_of(r);
+  const nlohmann::json& rows = j["speed"]["predictions"];
+  std::vector<int> tps;
+  for (const auto& row : rows) tps.push_back(row["tp"].get<int>());
+  EXPECT_EQ(tps, (std::vector<int>{1, 2, 4, 8, 16, 32}));
+  // tp 1 reads every weight but the embedding table (one row of it) once per token.
+  const double embedding = 32000.0 * 2048 * 4;
+  const double read1 = j["total_weight_bytes"].get<double>() - embedding;
+  EXPECT_DOUBLE_EQ(rows[0]["read_bytes_per_rank"].get<double>(), read1);
+  EXPECT_NEAR(rows[0]["tokens_per_s"].get<double>(), 20e9 / read1, 1e-9);
+  EXPECT_EQ(rows[0]["exchange_s"].get<double>(), 0.0);
+  const double exchanges = 33 * (50e-6 + 8192 / 1e9) + (50e-6 + 64000 / 1e9) + 50e-6;
+  EXPECT_NEAR(rows[1]["exchange_s"].get<double>(), exchanges, 1e-12);
+  EXPECT_NEAR(rows[1]["compute_s"].get<double>(),
+              rows[1]["read_bytes_per_rank"].get<double>() / 20e9, 1e-12);
+  EXPECT_EQ(rows[1]["memory_per_rank"].get<uint64_t>(),
+            j["ranks"][0]["weight_bytes"].get<uint64_t>() +
+                j["ranks"][0]["kv_cache_bytes"].get<uint64_t>());
+  EXPECT_TRUE(j["speed"]["advice"].empty()) << j["speed"]["advice"];  // tp 2 is faster here
+
+  // The same as a table, tp 2 marked.
+  const Result t = tplm("plan --tp 2 -m " + model + given);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("speed: given: a host reads 20.0 GB/s, an exchange costs 50.0 us + "
+                       "bytes / 1000.0 MB/s"),
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("tp   tokens/s   ms/token  exchanges  memory per rank"), std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("*    2"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("\n    32 "), std::string::npos) << t.out;
+
+  // A 10 Mbit/s-class link: the split is slower than tp 1, and plan says why.
+  const Result slow = tplm("plan --tp 2 -m " + model +
+                           " --read-bandwidth 20 --link-latency 200 --link-bandwidth 0.00125 "
+                           "--ranks-per-host 1");
+  ASSERT_EQ(slow.exit_code, 0) << slow.err;
+  EXPECT_NE(slow.out.find("advice: on this link the exchanges would take"), std::string::npos)
+      << slow.out;
+  EXPECT_NE(slow.out.find("tp 2 is predicted slower than tp 1"), std::string::npos) << slow.out;
+}
+
+// Issue 10: --tp auto takes the fastest predicted tp that fits, limited to
+// the devices present (--devices, else the cores), and says why.
+TEST(Cli, PlanTpAutoOnA1BModel) {
+  const std::string model = sparse_1b_model().string();
+  // Measured on this machine: a tp within the cores, with its reason and the table.
+  const Result m = tplm("plan --tp auto -m " + model);
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_NE(m.out.find("speed: measured in "), std::string::npos) << m.out;
+  const size_t at = m.out.find("--tp auto chose tp ");
+  ASSERT_NE(at, std::string::npos) << m.out;
+  const int chosen = std::atoi(m.out.c_str() + at + std::strlen("--tp auto chose tp "));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_GE(chosen, 1);
+  EXPECT_LE(chosen, cores);
+  EXPECT_NE(m.out.find("plan: tp " + std::to_string(chosen) + ","), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("predicted decode"), std::string::npos) << m.out;
+
+  // Hosts of their own on a fast link: the most devices present win.
+  const std::string fast =
+      " --read-bandwidth 20 --link-latency 20 --link-bandwidth 10 --ranks-per-host 1";
+  Result r = tplm("plan --tp auto --devices 8 -m " + model + fast);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--tp auto chose tp 8: the fastest predicted that fits"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("plan: tp 8,"), std::string::npos) << r.out;
+  // A slow link: tp 1.
+  r = tplm("plan --tp auto --devices 8 -m " + model +
+           " --read-bandwidth 20 --link-latency 5000 --link-bandwidth 0.00125 --ranks-per-host 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--tp auto chose tp 1: "), std::string::npos) << r.out;
+  // Ranks sharing one host: tp 1 (no split reads faster than the host).
+  r = tplm("plan --tp auto --devices 8 -m " + model +
+           " --read-bandwidth 20 --link-latency 1 --link-bandwidth 100");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--tp auto chose tp 1: "), std::string::npos) << r.out;
+}
+
+// Issue 10: `run` warns when tp 1 is predicted faster (thread ranks share this
+// host's bandwidth and exchange on top), --tp auto says what it chose, and the
+// option's values are checked before the model is opened.
+TEST(Cli, RunWarnsWhenTheSplitIsPredictedSlower) {
+  Result r = tplm("run " + stories_args() + " -p hi -n 4 --tp 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("tplm: warning: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("faster"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tp 1"), std::string::npos) << r.err;
+  r = tplm("run " + stories_args() + " -p hi -n 4 --tp 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("predicted"), std::string::npos) << r.err;
+  r = tplm("run " + stories_args() + " -p hi -n 4 --tp auto");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("tplm: --tp auto chose tp "), std::string::npos) << r.err;
+  for (const Case& c : std::vector<Case>{
+           {"run " + stories_args() + " -p hi --tp many", "--tp many is out of range"},
+           {"plan -m " + fifo_model() + " --tp 2x", "--tp 2x is out of range"},
+           {"plan -m " + fifo_model() + " --link-latency 5", "give --read-bandwidth with them"},
+           {"plan -m " + fifo_model() + " --read-bandwidth 5", "needs --link-latency"},
+           {"plan -m " + fifo_model() + " --read-bandwidth 0 --link-latency 1 --link-bandwidth 1",
+            "--read-bandwidth 0 is out of range"}}) {
+    const Result u = tplm(c.args);
+    EXPECT_EQ(u.exit_code, 2) << c.args << "\n" << u.err;
+    EXPECT_NE(u.err.find(c.message), std::string::npos) << c.args << "\n" << u.err;
+  }
+}
+
 // Runtime failures (files, plans, the model's limits) exit 1.
 TEST(Cli, RuntimeFailuresExit1) {
   const fs::path cut = test::scratch_dir() / "cut.bin";

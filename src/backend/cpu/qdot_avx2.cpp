@@ -390,7 +390,8 @@ TPLM_AVX2 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, 
 }
 
 constexpr int kTileRows = 2, kTileTokensQ32 = 2, kTileTokensK = 2;
-constexpr int kPackRows = 4, kPackTokensQ32 = 2, kPackTokensK = 2, kPackMinTokens = 3;
+constexpr int kPackRows = 4, kPackTokensQ32 = 2, kPackTokensK = 2, kPackTokensQ6K = 2;
+constexpr int kPackMinTokens = 3;
 #define TPLM_QDOT_TARGET TPLM_AVX2
 #include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
 #undef TPLM_QDOT_TARGET

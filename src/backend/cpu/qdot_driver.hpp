@@ -8,7 +8,7 @@
 //   kTileRows, kTileTokensQ32, kTileTokensK   its tile shapes
 //   pack_rows<dt>(wrow, n, p)         n rows unpacked into p (PackedRows, qdot.hpp)
 //   ptile<dt, R, C>(p, i, a, t0, out) out[r * C + c] = packed row i + r . token t0 + c
-//   kPackRows, kPackTokensQ32, kPackTokensK, kPackMinTokens   the packed shapes
+//   kPackRows, kPackTokensQ32, kPackTokensK, kPackTokensQ6K, kPackMinTokens   packed shapes
 // Every output's arithmetic is inside tile() and ptile(), the same for every
 // R and C and the same in both: the tiling only decides how often each weight
 // block is loaded and decoded.
@@ -92,7 +92,9 @@ __attribute__((noinline)) TPLM_QDOT_TARGET void rows_packed(const QuantActs& a, 
                                                             const float* bias, float* y, int64_t r0,
                                                             int64_t r1, int64_t t0, int64_t t1) {
   constexpr int R = kPackRows;
-  constexpr int C = dt == DType::Q8_0 || dt == DType::Q4_0 ? kPackTokensQ32 : kPackTokensK;
+  constexpr int C = dt == DType::Q8_0 || dt == DType::Q4_0 ? kPackTokensQ32
+                    : dt == DType::Q6_K                    ? kPackTokensQ6K
+                                                           : kPackTokensK;
   thread_local PackedRows p;
   prepare_packed(p, dt, R, w.cols);
   const int64_t rb = row_bytes(w);

@@ -65,15 +65,26 @@ void MpiCommunicator::check(int rc, const char* what) const {
     throw CommError(fmt::format("rank {}: {} failed: {}", rank_, what, mpi_error_string(rc)));
 }
 
-void MpiCommunicator::wait(MPI_Request& req, const char* what, Clock::time_point t0) {
+void MpiCommunicator::wait(MPI_Request& req, const char* what, Clock::time_point t0,
+                           bool back_off) {
+  auto nap = std::chrono::microseconds(20);
   for (unsigned spin = 0;; ++spin) {
     int done = 0;
     check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
     if (done) break;
+    // A long wait (a server's follower between steps): after ~4096 polls
+    // (some hundreds of microseconds, the gap between two decode steps),
+    // sleep between polls, doubling the nap up to 1 ms, so that an idle rank
+    // costs no core and a busy one no latency.
+    if (back_off && spin >= 4096) {
+      std::this_thread::sleep_for(nap);
+      nap = std::min(nap * 2, std::chrono::microseconds(1000));
+    }
     // More ranks than cores (oversubscribed, or namespace "hosts" on one
     // machine): a spinning rank would hold the core its peer needs for a whole
     // scheduler slice. After a short spin, give the core away on every miss.
-    if (spin >= 64) std::this_thread::yield();
+    else if (spin >= 64)
+      std::this_thread::yield();
     // Reading the clock costs ~20 ns; once per 256 tests is plenty.
     if ((spin & 255u) == 255u && timeout_ > 0 && seconds_since(t0) > timeout_)
       throw CommError(fmt::format(
@@ -116,6 +127,14 @@ void MpiCommunicator::all_gather(const float* send, size_t count, float* recv) {
 }
 
 void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {
+  broadcast_impl(data, bytes, root, false);
+}
+
+void MpiCommunicator::broadcast_waiting(void* data, size_t bytes, int root) {
+  broadcast_impl(data, bytes, root, true);
+}
+
+void MpiCommunicator::broadcast_impl(void* data, size_t bytes, int root, bool back_off) {
   if (root < 0 || root >= size_)
     throw CommError(
         fmt::format("rank {}: broadcast from root {} in a world of {} ranks", rank_, root, size_));
@@ -126,7 +145,7 @@ void MpiCommunicator::broadcast(void* data, size_t bytes, int root) {
     MPI_Request req;
     const auto t0 = Clock::now();
     check(MPI_Ibcast(p + off, n, MPI_BYTE, root, comm_, &req), "broadcast");
-    wait(req, "broadcast", t0);
+    wait(req, "broadcast", t0, back_off);
   }
   if (rank_ == root) bytes_sent_ += (static_cast<uint64_t>(size_) - 1) * bytes;
 }

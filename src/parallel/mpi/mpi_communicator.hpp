@@ -11,7 +11,9 @@
 //
 // Polling spins on MPI_Test (which also drives OpenMPI's progress engine) and
 // never sleeps: a sleep of even 1 ms would add 1 ms to every decode step's
-// all-reduce, which over TCP takes tens of microseconds.
+// all-reduce, which over TCP takes tens of microseconds. The one exception is
+// broadcast_waiting (a server's followers waiting for rank 0's next step,
+// which may be seconds away): after a spin it sleeps between polls.
 //
 // bytes_sent is what a ring algorithm sends from this rank (the volume the
 // network carries, independent of which algorithm OpenMPI picks):
@@ -42,6 +44,7 @@ class MpiCommunicator : public Communicator, public ControlChannel {
   void all_gather(const float* send, size_t count, float* recv) override;
   ControlChannel& control() override { return *this; }
   void broadcast(void* data, size_t bytes, int root) override;
+  void broadcast_waiting(void* data, size_t bytes, int root) override;
   void barrier() override;
   uint64_t bytes_sent() const override { return bytes_sent_; }
   double seconds_in_collectives() const override { return seconds_; }
@@ -50,7 +53,9 @@ class MpiCommunicator : public Communicator, public ControlChannel {
   using Clock = std::chrono::steady_clock;
   // Waits for req by polling, or throws CommError once timeout_ has passed
   // since t0 (when the collective was started). Adds the time to seconds_.
-  void wait(MPI_Request& req, const char* what, Clock::time_point t0);
+  // back_off: after a short spin, sleep between polls (waits that may be long).
+  void wait(MPI_Request& req, const char* what, Clock::time_point t0, bool back_off = false);
+  void broadcast_impl(void* data, size_t bytes, int root, bool back_off);
   void check(int rc, const char* what) const;
 
   MPI_Comm comm_ = MPI_COMM_NULL;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The official openai Python client (tools/requirements.txt) against tplm
+# serve, unchanged: completions, streaming and not, and its errors.
+set -u
+source "$(dirname "$0")/lib/mpi.sh"  # skip, fail
+TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
+[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
+MODEL_DIR=${TPLM_MODEL_DIR:-/work/shared/models/stories260K}
+[[ -f $MODEL_DIR/stories260K.bin ]] || skip "stories260K not found in $MODEL_DIR"
+python3 -c "import openai" 2>/dev/null || skip "the openai package is missing (pip install -r tools/requirements.txt)"
+timeout 300 python3 "$(dirname "$0")/serve_check.py" openai "$TPLM_EXE" \
+  "$MODEL_DIR/stories260K.bin" "$MODEL_DIR/tok512.bin"
