@@ -53,17 +53,19 @@ done
 
 echo "| case | runs | predicted tok/s (median, min-max) | measured tok/s (median, min-max) | measured / predicted (median, min-max) |"
 echo "| --- | --- | --- | --- | --- |"
-for c in "${cases[@]}"; do
-  python3 - "$c" <<<"${runs[$c]:-}" <<'PY'
+# Median and spread of each column of "P M R" lines on stdin.
+summary='
 import statistics, sys
 rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
 if not rows:
     print(f"| {sys.argv[1]} | 0 | - | - | - |"); sys.exit()
-def col(i, fmt):
+def col(i, d):
     v = [r[i] for r in rows]
-    return f"{statistics.median(v):{fmt}} ({min(v):{fmt}}-{max(v):{fmt}})"
-print(f"| {sys.argv[1]} | {len(rows)} | {col(0, '.1f')} | {col(1, '.1f')} | {col(2, '.2f')} |")
-PY
+    return f"{statistics.median(v):.{d}f} ({min(v):.{d}f}-{max(v):.{d}f})"
+print(f"| {sys.argv[1]} | {len(rows)} | {col(0, 1)} | {col(1, 1)} | {col(2, 2)} |")
+'
+for c in "${cases[@]}"; do
+  python3 -c "$summary" "$c" <<<"${runs[$c]:-}"
 done
 [[ $hosts -eq 1 ]] && netns_down
 exit 0

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 
 #include "base/error.hpp"
@@ -96,9 +95,7 @@ bool Generation::take(std::span<const float> logits) {
   };
   if (full()) return end("length");
   const int32_t next = sampler_.sample(logits);
-  if (next == options_.eos_id || std::find(options_.stop_tokens.begin(), options_.stop_tokens.end(),
-                                           next) != options_.stop_tokens.end())
-    return end("eos");
+  if (next == options_.eos_id) return end("eos");
   if (next == options_.bos_id) return end("bos");
   result_.generated.push_back(next);
   if (on_token_) on_token_(next);

@@ -20,7 +20,6 @@ struct GenerateOptions {
   int64_t max_new_tokens = 256;  // < 0: no limit (until a stop token, a stop string or the context)
   int32_t eos_id = -1;           // stop when produced (-1: none)
   int32_t bos_id = -1;           // stop when produced (models whose config says so; -1 otherwise)
-  std::vector<int32_t> stop_tokens;  // more tokens that end it like eos (a chat's end of turn)
   SamplerOptions sampling;
   // Stop strings: generation ends with the token whose text completes one;
   // the completion's text ends before it. They need the tokenizer.

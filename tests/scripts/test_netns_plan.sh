@@ -15,15 +15,19 @@ TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
 command -v tc >/dev/null 2>&1 || skip "tc (iproute2) not found: cannot shape the link"
 netns_require
 
-# 4 layers of dim 1536, FFN 2048, in F32 (~300 MB; plan reads only its header).
-# Per layer, tp 1 reads C = 75 MB (about 7 ms at 10 GB/s) and tp 2 reads half
-# and makes 2 exchanges of 6 KB (e each): tp 2 is slower iff e > C / 4. The
-# veths unshaped give e of 0.1-0.5 ms on a busy machine, 10 Mbit/s about 10 ms,
-# so both verdicts hold for read bandwidths from 5 to 20 GB/s.
+# 2 layers of dim 4096, FFN 256, in F32 (~540 MB; plan reads only its header).
+# Per layer, tp 1 reads C = 270 MB and tp 2 reads half and makes 2
+# all-reduces of 16 KB (e each): tp 2 is predicted slower iff e > C / 4. At
+# 10 Mbit/s e is about 10 ms and more; unshaped, 0.1 to 1 ms on a quiet
+# machine. A machine loaded many times over (other tests, other builds) moves
+# both figures, the read bandwidth from 20 down to 4 GB/s and the veths'
+# latency up to 5 ms, and either verdict with them: each verdict gets 3
+# measurements, and holds if one of them gives it (a plan that always or
+# never warned fails all 3).
 work=$(mktemp -d /tmp/tplm-netns-plan.XXXXXX)
 trap 'rm -rf "$work"; netns_down' EXIT
-python3 "$TPLM_SOURCE_DIR/tools/gen_fixture.py" "$work/m" --dim 1536 --ffn 2048 --layers 4 \
-  --heads 16 --vocab 512 --context 256 --fast --formats gguf:F32 >/dev/null 2>&1 ||
+python3 "$TPLM_SOURCE_DIR/tools/gen_fixture.py" "$work/m" --dim 4096 --ffn 256 --layers 2 \
+  --heads 32 --vocab 512 --context 256 --fast --formats gguf:F32 >/dev/null 2>&1 ||
   fail "gen_fixture"
 MODEL=$work/m.F32.gguf
 
@@ -37,30 +41,34 @@ shape() {  # shape RATE BURST: every host's veth, or "none" to remove the shapin
       fail "tc on tplm-h$i"
   done
 }
-plan() {
-  NETNS_MPIRUN_TIMEOUT=120 netns_mpirun "$TPLM_EXE" plan -m "$MODEL" --tp 2 2>&1
+
+# plan_over LABEL: the plan under mpirun across the hosts into $out; fails
+# unless it exits 0, measured the MPI link, and only rank 0 printed.
+plan_over() {
+  out=$(NETNS_MPIRUN_TIMEOUT=120 netns_mpirun "$TPLM_EXE" plan -m "$MODEL" --tp 2 2>&1)
+  local rc=$?
+  echo "--- $1:"
+  echo "$out"
+  [[ $rc -eq 0 ]] || fail "$1: plan exit $rc"
+  grep -q "speed: measured in .* tp 2 over MPI" <<<"$out" || fail "$1: no measured MPI link"
+  [[ $(grep -c "^model: " <<<"$out") -eq 1 ]] || fail "$1: more than rank 0 printed"
+  grep -q "^\*    2 " <<<"$out" || fail "$1: no row for tp 2"
 }
 
 shape 10mbit 16kb
-slow=$(plan)
-rc=$?
-echo "--- 10mbit:"
-echo "$slow"
-[[ $rc -eq 0 ]] || fail "10mbit: plan exit $rc"
-grep -q "speed: measured in .* tp 2 over MPI" <<<"$slow" || fail "10mbit: no measured MPI link"
-grep -q "^advice: on this link the exchanges would take [0-9]*% of each token; tp 2 is predicted slower than tp 1" <<<"$slow" ||
-  fail "10mbit: no warning that tp 2 is slower than tp 1"
-[[ $(grep -c "^model: " <<<"$slow") -eq 1 ]] || fail "10mbit: more than rank 0 printed"
+for try in 1 2 3; do
+  plan_over "10mbit, try $try"
+  grep -q "^advice: on this link the exchanges would take [0-9]*% of each token; tp 2 is predicted slower than tp 1" <<<"$out" &&
+    break
+  [[ $try -lt 3 ]] || fail "10mbit: no warning that tp 2 is slower than tp 1 in 3 measurements"
+done
 
 shape none
-fast=$(plan)
-rc=$?
-echo "--- unshaped:"
-echo "$fast"
-[[ $rc -eq 0 ]] || fail "unshaped: plan exit $rc"
-grep -q "^\*    2 " <<<"$fast" || fail "unshaped: no row for tp 2"
-grep -q "slower than tp 1\|tp 1 is predicted" <<<"$fast" &&
-  fail "unshaped: the plan says tp 1 is faster"
+for try in 1 2 3; do
+  plan_over "unshaped, try $try"
+  grep -q "slower than tp 1\|tp 1 is predicted" <<<"$out" || break
+  [[ $try -lt 3 ]] || fail "unshaped: the plan says tp 1 is faster in 3 measurements"
+done
 netns_down
 expect_no_leftovers "$MODEL"
 echo "test_netns_plan: all passed"

@@ -207,7 +207,6 @@ void OpenAiServer::completion(const std::string& body, bool chat, void* response
   g.max_new_tokens = rq.max_tokens > 0 ? rq.max_tokens : (chat ? -1 : kDefaultCompletionMaxTokens);
   g.eos_id = config_.eos_id;
   g.bos_id = config_.bos_id;
-  if (chat) g.stop_tokens = config_.end_of_turn;
   g.sampling = sampler_options(rq, random_seed());
   g.stop = rq.stop;
   g.tokenizer = &tokenizer_;

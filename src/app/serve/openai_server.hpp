@@ -28,12 +28,11 @@ class Tokenizer;
 namespace serve {
 
 struct ServerConfig {
-  std::string model_id;              // the "model" requests name and responses carry
-  int64_t context = 0;               // positions per sequence
-  int32_t eos_id = -1;               // ends a sequence
-  int32_t bos_id = -1;               // ends a sequence too (models that say so), else -1
-  std::vector<int32_t> end_of_turn;  // chat: tokens that end the assistant's turn
-  int threads = 8;                   // HTTP worker threads (streams each hold one)
+  std::string model_id;  // the "model" requests name and responses carry
+  int64_t context = 0;   // positions per sequence
+  int32_t eos_id = -1;   // ends a sequence
+  int32_t bos_id = -1;   // ends a sequence too (models that say so), else -1
+  int threads = 8;       // HTTP worker threads (streams each hold one)
 };
 
 // Renders a chat's messages into the prompt text (the model's template, with

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Throughput of tplm serve: 16 concurrent streams vs one stream, at tp 1 and
+# tp 2, interleaved over ROUNDS rounds (docs/performance.md, "Serving").
+#   tools/serve_throughput.sh MODEL [ROUNDS] [TOKENS]
+# Prints each load_test.py result as JSON and the server's step/exchange
+# seconds from /metrics.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:?usage: tools/serve_throughput.sh MODEL [ROUNDS] [TOKENS]}
+ROUNDS=${2:-2}
+TOKENS=${3:-64}
+TPLM=${TPLM_EXE:-build/tplm}
+PORT=${PORT:-8411}
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+for round in $(seq "$ROUNDS"); do
+  for tp in 1 2; do
+    "$TPLM" serve -m "$MODEL" --tp "$tp" --slots 16 --port "$PORT" -c 512 >"$LOG" 2>&1 &
+    srv=$!
+    for _ in $(seq 300); do grep -q listening "$LOG" && break; sleep 0.2; done
+    grep -q listening "$LOG" || { cat "$LOG"; kill "$srv"; exit 1; }
+    url=http://127.0.0.1:$PORT
+    echo "round $round tp $tp one: $(python3 tools/load_test.py --url "$url" --requests 2 \
+      --concurrency 1 --max-tokens "$TOKENS" --stream-every 0 --json)"
+    echo "round $round tp $tp sixteen: $(python3 tools/load_test.py --url "$url" --requests 16 \
+      --concurrency 16 --max-tokens "$TOKENS" --stream-every 0 --json)"
+    curl -s "$url/metrics" | grep -E "^tplm_(step|exchange)" | sed "s/^/round $round tp $tp /"
+    kill "$srv"
+    wait "$srv" || true
+  done
+done
