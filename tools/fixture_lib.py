@@ -253,8 +253,9 @@ def _gguf_tensor(tname: str, x: np.ndarray, dtype: str):
     return quantize(x, st), qt
 
 
-def gguf_header(wr, c: Config, vocab: Vocab | None, dtype: str, name: str) -> None:
-    """The metadata of a fixture GGUF: architecture, shape, vocabulary."""
+def gguf_header(wr, c: Config, vocab: Vocab | None, dtype: str, name: str,
+                chat_template: str | None = None) -> None:
+    """The metadata of a fixture GGUF: architecture, shape, vocabulary, chat template."""
     wr.add_name(name)
     wr.add_context_length(c.context)
     wr.add_embedding_length(c.dim)
@@ -280,14 +281,16 @@ def gguf_header(wr, c: Config, vocab: Vocab | None, dtype: str, name: str) -> No
         wr.add_unk_token_id(vocab.unk)
         wr.add_add_bos_token(True)
         wr.add_add_eos_token(False)
+    if chat_template is not None:
+        wr.add_chat_template(chat_template)  # tokenizer.chat_template
 
 
 def write_gguf(path: str, c: Config, w: dict[str, np.ndarray], vocab: Vocab | None,
-               dtype: str, name: str = "tplm fixture") -> None:
+               dtype: str, name: str = "tplm fixture", chat_template: str | None = None) -> None:
     import gguf
 
     wr = gguf.GGUFWriter(path, c.arch)
-    gguf_header(wr, c, vocab, dtype, name)
+    gguf_header(wr, c, vocab, dtype, name, chat_template)
     for tname, x in w.items():
         heads = qk_heads(c, tname)
         if heads is not None and c.arch == "qwen2":
@@ -388,9 +391,10 @@ def hf_config(c: Config, dtype: str) -> dict:
 
 
 def write_hf(folder: str, c: Config, w: dict[str, np.ndarray], dtype: str,
-             tokenizer_model: str | None, shards: int = 1) -> None:
+             tokenizer_model: str | None, shards: int = 1, chat_template: str | None = None) -> None:
     """config.json + model.safetensors (or model-0000K-of-0000N.safetensors and
-    model.safetensors.index.json), Q/K rows permuted to rotate-half."""
+    model.safetensors.index.json), Q/K rows permuted to rotate-half; with a
+    chat template, tokenizer_config.json holding it as transformers does."""
     os.makedirs(folder, exist_ok=True)
     for f in os.listdir(folder):  # stale shards of an earlier shape
         if f.endswith(".safetensors") or f.endswith(".index.json"):
@@ -426,6 +430,9 @@ def write_hf(folder: str, c: Config, w: dict[str, np.ndarray], dtype: str,
             json.dump({"metadata": {"total_size": size}, "weight_map": weight_map}, f, indent=2)
     if tokenizer_model:
         shutil.copyfile(tokenizer_model, os.path.join(folder, "tokenizer.model"))
+    if chat_template is not None:
+        with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+            json.dump({"chat_template": chat_template}, f, indent=2)
 
 
 # ---------------------------------------------------------------- llama2.c

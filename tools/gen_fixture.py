@@ -47,6 +47,9 @@ def parse_args(argv=None):
     p.add_argument("--fast", action="store_true",
                    help="benchmark models: uniform weights drawn in parallel and streamed to one "
                         "GGUF (gguf:F32, gguf:F16 or gguf:BF16 only; see fixture_stream.py)")
+    p.add_argument("--chat-template", metavar="FILE",
+                   help="a Jinja chat template: GGUF tokenizer.chat_template, HF "
+                        "tokenizer_config.json chat_template")
     p.add_argument("--tokenizer-dir", default=os.environ.get("TPLM_TOKENIZER_DIR", DEFAULT_TOK_DIR),
                    help="folder with tok512.model and tok512.bin")
     return p.parse_args(argv)
@@ -83,7 +86,8 @@ def parse_formats(spec: str):
     return out
 
 
-def write_all(stem: str, c: fl.Config, w, formats, tok_dir: str) -> list[dict]:
+def write_all(stem: str, c: fl.Config, w, formats, tok_dir: str,
+              chat_template: str | None = None) -> list[dict]:
     """Writes every requested format; returns one manifest entry per output."""
     tok_model = os.path.join(tok_dir, "tok512.model")
     tok_bin = os.path.join(tok_dir, "tok512.bin")
@@ -96,10 +100,10 @@ def write_all(stem: str, c: fl.Config, w, formats, tok_dir: str) -> list[dict]:
         if fmt == "gguf":
             if vocab is None:
                 vocab = fl.load_vocab(tok_model, tok_bin, c.vocab)
-            fl.write_gguf(path, c, w, vocab, dtype)
+            fl.write_gguf(path, c, w, vocab, dtype, chat_template=chat_template)
             tokenizer = None  # inside the file
         elif fmt == "hf":
-            fl.write_hf(path, c, w, dtype, tok_model, shards)
+            fl.write_hf(path, c, w, dtype, tok_model, shards, chat_template)
             tokenizer = os.path.join(path, "tokenizer.model")
         else:
             fl.write_llama2c(path, c, w)
@@ -146,7 +150,11 @@ def main(argv=None) -> int:
         return write_fast(a, c, formats, t0)
     w = fl.random_weights(c, a.seed)
     fl.progress(f"gen_fixture: {fl.param_count(w) / 1e6:.2f}M parameters in {time.time() - t0:.1f}s")
-    write_all(a.out, c, w, formats, a.tokenizer_dir)
+    chat_template = None
+    if a.chat_template:
+        with open(a.chat_template, encoding="utf-8") as f:
+            chat_template = f.read()
+    write_all(a.out, c, w, formats, a.tokenizer_dir, chat_template)
     fl.progress(f"gen_fixture: done in {time.time() - t0:.1f}s")
     return 0
 

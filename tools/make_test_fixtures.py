@@ -9,6 +9,8 @@ runs it before the tests), and OUT_DIR/manifest.json listing them.
   qwen2.F32.gguf, qwen2.Q4_0.gguf, qwen2-hf-F32/              random, 4 heads / 2 kv, q/k/v bias
   kq.{Q4_K,Q5_K,Q6_K}.gguf            random, 8 heads x 128 / 4 kv, FFN 1024: every split
                                        width at tp 1, 2, 4 is whole 256-element super-blocks
+  chat.F32.gguf, chat-hf-F32/         random, 4 heads / 2 kv, with a chat template
+                                       (tests/data/chat/fixture_template.jinja)
 
 Up to date outputs (manifest newer than the tools and the source model) are
 kept, so repeated ctest runs cost nothing. See tools/README.md.
@@ -50,7 +52,15 @@ RANDOM = {
     # Q4_K and Q5_K files, as llama.cpp's quantizer writes it.
     "kq": (fl.Config(dim=1024, ffn=1024, layers=2, heads=8, kv_heads=4, vocab=512, context=128),
            5, "gguf:Q4_K,gguf:Q5_K,gguf:Q6_K"),
+    # A chat template (CHAT_TEMPLATES) in the GGUF and in the HF folder.
+    "chat": (fl.Config(dim=128, ffn=256, layers=2, heads=4, kv_heads=2, vocab=512, context=256),
+             6, "gguf:F32,hf:F32"),
 }
+
+
+# Models `tplm chat` can talk to: name in RANDOM -> its chat template file.
+CHAT_TEMPLATE = os.path.join(TOOLS, "..", "tests", "data", "chat", "fixture_template.jinja")
+CHAT_TEMPLATES = {"chat": CHAT_TEMPLATE}
 
 
 def up_to_date(out: str) -> bool:
@@ -58,7 +68,8 @@ def up_to_date(out: str) -> bool:
     if not os.path.exists(manifest):
         return False
     stamp = os.path.getmtime(manifest)
-    sources = glob.glob(os.path.join(TOOLS, "*.py")) + glob.glob(os.path.join(STORIES, "*"))
+    sources = glob.glob(os.path.join(TOOLS, "*.py")) + glob.glob(os.path.join(STORIES, "*")) + \
+        [CHAT_TEMPLATE]
     if any(os.path.getmtime(s) > stamp for s in sources):
         return False
     try:
@@ -81,9 +92,13 @@ def make(out: str) -> list[dict]:
     tok_bin = os.path.join(out, "tok512.bin")
     shutil.copyfile(os.path.join(STORIES, "tok512.bin"), tok_bin)
     for name, (c, seed, formats) in RANDOM.items():
+        chat_template = None
+        if name in CHAT_TEMPLATES:
+            with open(CHAT_TEMPLATES[name], encoding="utf-8") as f:
+                chat_template = f.read()
         w = fl.random_weights(c, seed)
         written = gen_fixture.write_all(os.path.join(out, name), c, w,
-                                        gen_fixture.parse_formats(formats), STORIES)
+                                        gen_fixture.parse_formats(formats), STORIES, chat_template)
         for e in written:
             tok = tok_bin if e["format"] == "llama2c" else e["tokenizer"]
             qk = "rotate_half" if e["format"] == "hf" or (e["format"] == "gguf" and c.arch == "qwen2") \

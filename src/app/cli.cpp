@@ -89,6 +89,7 @@ int run_cli(int argc, char** argv) {
   add(add_bench_command);
   add(add_tokenize_command);
   add(add_serve_command);
+  add(add_chat_command);
 
   const std::string commands_hint =
       fmt::format("the commands are: {} (tplm COMMAND --help for its options)", command_list(app));

@@ -24,6 +24,7 @@ using CommandAction = std::function<int()>;
 // Each adds its subcommand to app and returns the action to run when chosen.
 CommandAction add_inspect_command(CLI::App& app);
 CommandAction add_run_command(CLI::App& app);
+CommandAction add_chat_command(CLI::App& app);
 CommandAction add_bench_command(CLI::App& app);
 CommandAction add_plan_command(CLI::App& app);
 CommandAction add_tokenize_command(CLI::App& app);

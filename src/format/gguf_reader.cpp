@@ -190,6 +190,7 @@ ModelFile with_metadata(const std::string& file, const GgufHeader& h) {
   m.path = file;
   m.metadata.push_back({"gguf.version", std::to_string(h.version)});
   for (const auto& kv : h.md.items()) m.metadata.push_back({kv.key, h.md.printable(kv)});
+  m.chat_template = h.md.get_string("tokenizer.chat_template").value_or("");
   return m;
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "format/format_error.hpp"
+#include "format/hf_chat_template.hpp"
 #include "format/hf_config.hpp"
 #include "format/model_file.hpp"
 #include "format/safetensors_header.hpp"
@@ -134,6 +135,7 @@ ModelFile read_hf_folder(const std::filesystem::path& folder) {
   }
   if (!names.count("output.weight")) m.config.tied_embeddings = true;
   m.tokenizer_path = find_tokenizer(folder);
+  m.chat_template = read_hf_chat_template(folder);
   if (!unknown.empty())
     m.metadata.emplace_back("hf.unused_tensors", fmt::format("{}", fmt::join(unknown, ", ")));
   m.config.validate((folder / "config.json").string());

@@ -25,6 +25,10 @@ struct ModelFile {
   std::optional<VocabSpec> vocab;  // GGUF carries one; others keep it in a separate file
   std::string no_vocab_reason;     // why a GGUF's vocabulary was not read (a tokenizer tplm lacks)
   std::string tokenizer_path;      // a tokenizer file found beside the model (HF folder), or ""
+  // The model's chat template (Jinja source): GGUF tokenizer.chat_template, or
+  // an HF folder's chat_template.jinja / tokenizer_config.json "chat_template"
+  // (its "default" one when it lists several); "" when the model has none.
+  std::string chat_template;
   // Other metadata as printable key/value pairs, for `tplm inspect`.
   std::vector<std::pair<std::string, std::string>> metadata;
 

@@ -113,14 +113,20 @@ GenerateResult generate(Steps& steps, const std::vector<int32_t>& prompt,
                         const std::function<void(int32_t)>& on_token,
                         const std::function<void(const std::string&)>& on_text) {
   Generation g(prompt.size(), prompt.back(), steps.context(), options, on_token, on_text);
+  if (options.cached < 0 || options.cached >= static_cast<int64_t>(prompt.size()))
+    throw Error(
+        fmt::format("{} cached tokens of a prompt of {}: at least its last token must be "
+                    "fed to start generation",
+                    options.cached, prompt.size()));
+  const auto fed = std::span<const int32_t>(prompt).subspan(static_cast<size_t>(options.cached));
   auto t0 = std::chrono::steady_clock::now();
   // The prompt in chunks: a rank's activations never exceed kPrefillChunk
   // positions (what the capacity check counts); the last chunk's logits are
   // the prompt's.
   std::vector<float> logits;
-  for (size_t p0 = 0; p0 < prompt.size(); p0 += static_cast<size_t>(kPrefillChunk)) {
-    const size_t n = std::min(prompt.size() - p0, static_cast<size_t>(kPrefillChunk));
-    logits = steps.forward(std::span(prompt).subspan(p0, n), static_cast<int64_t>(p0), false);
+  for (size_t p0 = 0; p0 < fed.size(); p0 += static_cast<size_t>(kPrefillChunk)) {
+    const size_t n = std::min(fed.size() - p0, static_cast<size_t>(kPrefillChunk));
+    logits = steps.forward(fed.subspan(p0, n), options.cached + static_cast<int64_t>(p0), false);
   }
   const double prefill_seconds = seconds_since(t0);
   int64_t decode_steps = 0;

@@ -29,6 +29,10 @@ struct GenerateOptions {
   std::vector<std::string> stop;
   // Decodes the generated tokens (on_text, GenerateResult::text) when given.
   const Tokenizer* tokenizer = nullptr;
+  // The first `cached` prompt tokens are in the KV cache already, at their
+  // positions (a conversation's earlier turns): the prefill feeds the rest.
+  // Less than the prompt's length (its last token gives the first logits).
+  int64_t cached = 0;
 };
 
 struct GenerateResult {
@@ -38,6 +42,8 @@ struct GenerateResult {
   std::string stop_string;         // the stop string found ("stop")
   double prefill_seconds = 0, decode_seconds = 0;
   int64_t decode_steps = 0;  // forward steps after the prefill
+  // The KV cache then holds the prompt and generated[0 .. decode_steps) at
+  // positions 0 .. prompt + decode_steps - 1: the last token sampled was not fed.
 };
 
 // Throws Error when a prompt of n tokens cannot start generation in a context

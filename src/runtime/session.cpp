@@ -12,8 +12,6 @@
 
 namespace tplm {
 
-namespace {
-
 // -c above the model's trained context: allowed, but positions past it were
 // never trained (RoPE extrapolates), so the text may degrade.
 std::optional<std::string> context_warning(int64_t asked, int64_t model_context) {
@@ -23,6 +21,8 @@ std::optional<std::string> context_warning(int64_t asked, int64_t model_context)
       "give poor text",
       asked, model_context, model_context);
 }
+
+namespace {
 
 // The prompt against the context, in the words of the option that set it.
 void check_prompt_fits(size_t n, int64_t context, int64_t model_context) {

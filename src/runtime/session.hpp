@@ -4,6 +4,7 @@
 // rank 0. Rank 0's text goes to on_text as it comes.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct RunReport {
   double load_seconds = 0;
   bool is_rank0 = true;  // false on the other MPI processes: print nothing
 };
+
+// -c above the model's trained context is allowed; this is the warning to
+// print then (nullopt otherwise).
+std::optional<std::string> context_warning(int64_t asked, int64_t model_context);
 
 // on_plan is called on rank 0 once the plan is made and the prompt is
 // tokenized, before any weight is loaded.

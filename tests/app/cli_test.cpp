@@ -33,27 +33,10 @@ struct Result {
   double seconds = 0;
 };
 
-// A folder for this test program's files, removed at exit.
-const fs::path& scratch() {
-  static const struct Dir {
-    fs::path path = test::make_temp_dir("tplm-cli");
-    ~Dir() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  } dir;
-  return dir.path;
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // tplm ARGS with stdout and stderr apart; `timeout` ends a run that would hang
 // (a model path that is a FIFO blocks whoever opens it).
 Result tplm(const std::string& args, const std::string& stdin_redirect = "< /dev/null") {
-  const fs::path err = scratch() / "stderr.txt";
+  const fs::path err = test::scratch_dir() / "stderr.txt";
   const auto t0 = std::chrono::steady_clock::now();
   const test::CommandResult r =
       test::run_command("(timeout 20 " + test::tplm_exe().string() + " " + args + " " +
@@ -62,7 +45,7 @@ Result tplm(const std::string& args, const std::string& stdin_redirect = "< /dev
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   run.exit_code = r.exit_code;
   run.out = r.output;
-  run.err = read_text(err);
+  run.err = test::read_file(err);
   return run;
 }
 
@@ -85,7 +68,7 @@ nlohmann::json json_of(const Result& r) {
 
 // A model path that blocks whoever opens it: an option error must come first.
 std::string fifo_model() {
-  const fs::path p = scratch() / "model.gguf";
+  const fs::path p = test::scratch_dir() / "model.gguf";
   if (!fs::exists(p)) {
     EXPECT_EQ(::mkfifo(p.c_str(), 0600), 0);
   }
@@ -145,7 +128,7 @@ TEST(Cli, BadValuesAreUsageErrorsBeforeTheModelIsOpened) {
 // 32000, F32: ~4.4 GB of weights) as a sparse file: its header is real, its
 // weights are a hole that costs no disk.
 fs::path sparse_1b_model() {
-  const fs::path path = scratch() / "llama-1b.F32.gguf";
+  const fs::path path = test::scratch_dir() / "llama-1b.F32.gguf";
   if (fs::exists(path)) return path;
   const int64_t dim = 2048, ffn = 8192, layers = 16, heads = 32, kv_heads = 8, vocab = 32000;
   const int64_t kv = dim / heads * kv_heads;
@@ -371,7 +354,7 @@ TEST(Cli, RunWarnsWhenTheSplitIsPredictedSlower) {
 
 // Runtime failures (files, plans, the model's limits) exit 1.
 TEST(Cli, RuntimeFailuresExit1) {
-  const fs::path cut = scratch() / "cut.bin";
+  const fs::path cut = test::scratch_dir() / "cut.bin";
   {
     std::ifstream in(stories_bin(), std::ios::binary);
     std::vector<char> head(100000);
@@ -420,7 +403,7 @@ TEST(Cli, ContextMessagesNameTheRightLimit) {
   EXPECT_EQ(r.out, "");  // the prompt is not printed before the error
   // A prompt longer than the model's own context (here from a 200 KiB file:
   // more than one command-line argument can hold).
-  const fs::path big = scratch() / "big-prompt.txt";
+  const fs::path big = test::scratch_dir() / "big-prompt.txt";
   {
     std::ofstream out(big);
     for (int i = 0; i < 5000; ++i) out << "Once upon a time there was a dog. ";
@@ -524,7 +507,7 @@ TEST(Cli, LlamaCppSpellingsAreAliases) {
 
 // Issue 8: -f FILE and -f - (stdin) give the prompt, as -p would.
 TEST(Cli, PromptFromAFileOrStdin) {
-  const fs::path file = scratch() / "prompt.txt";
+  const fs::path file = test::scratch_dir() / "prompt.txt";
   std::ofstream(file)
       << "Once upon a time\n";  // the trailing newline is dropped, as llama.cpp does
   const std::string common = "run " + stories_args() + " --json -n 8 ";

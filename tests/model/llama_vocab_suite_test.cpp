@@ -4,7 +4,7 @@
 // Face's tokenizers gives for them in NAME.gguf.out (a line per case, no BOS).
 // Every case must encode to those ids and decode back to its text; a
 // vocabulary whose tokenizer model tplm does not implement must be refused
-// with its name. scripts/get_llama_vocab.sh fetches the suite from PyPI into a
+// with its name. scripts/get_llama_cpp_files.sh vocab fetches the suite from PyPI into a
 // cache folder once (TPLM_LLAMA_VOCAB_DIR points at one directly); without it
 // and without the network the tests skip, saying why.
 #include <gtest/gtest.h>
@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 // The suite's folder, fetched if need be; "" with the reason when there is none.
 fs::path suite_dir(std::string& why_not) {
   if (const char* d = std::getenv("TPLM_LLAMA_VOCAB_DIR")) return d;
-  const auto r =
-      test::run_command("bash " + (test::source_dir() / "scripts/get_llama_vocab.sh").string());
+  const auto r = test::run_command(
+      "bash " + (test::source_dir() / "scripts/get_llama_cpp_files.sh").string() + " vocab");
   std::string out = r.output;
   while (!out.empty() && out.back() == '\n') out.pop_back();
   if (r.exit_code != 0) {

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace tplm::test {
@@ -41,6 +43,22 @@ fs::path make_temp_dir(const std::string& stem) {
   std::string tmpl = (fs::temp_directory_path() / (stem + "-XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
   return tmpl;
+}
+
+const fs::path& scratch_dir() {
+  static const struct Dir {
+    fs::path path = make_temp_dir("tplm-test");
+    ~Dir() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } dir;
+  return dir.path;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 CommandResult run_command(const std::string& command) {

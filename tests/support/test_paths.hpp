@@ -14,6 +14,11 @@ std::filesystem::path tplm_exe();      // TPLM_EXE or <binary>/tplm
 std::filesystem::path fixtures_dir();  // <binary>/fixtures: made by tools/ (see tests' CMake)
 // A new empty folder under the system temp dir.
 std::filesystem::path make_temp_dir(const std::string& stem);
+// One folder per test program for its scratch files, made on first use and
+// removed when the program exits.
+const std::filesystem::path& scratch_dir();
+// A whole file's bytes ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& path);
 
 // Runs a shell command, returns its exit code and captures stdout+stderr.
 struct CommandResult {

@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "app/serve/chat_message.hpp"
 #include "runtime/sampler.hpp"
 
 namespace tplm::serve {
@@ -30,11 +31,6 @@ struct ApiError {
   std::string message;
   std::string param;  // the offending field ("" = null)
   std::string code;   // "" = null
-};
-
-struct ChatMessage {
-  std::string role;  // "system", "user", "assistant", ...
-  std::string content;
 };
 
 struct CompletionRequest {
