@@ -275,25 +275,41 @@ def openai_client(srv, tplm, model, tok):
         check(True, "openai: max_tokens 0 raises BadRequestError")
 
 
-def openai_chat(srv):
+def openai_chat(srv, tplm, chat_model):
+    """Chat through the openai client equals `tplm run` on the conversation
+    rendered by hand with the fixture's template (<s>[INST] user [/INST])."""
     import openai
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{srv.port}/v1", api_key="none")
     model_id = client.models.list().data[0].id
-    msgs = [{"role": "system", "content": "You tell stories."},
-            {"role": "user", "content": "Tell me about a cat."}]
+    out = subprocess.run([tplm, "run", "-m", chat_model, "-p", "[INST] Tell me about a cat. [/INST]",
+                          "--parse-special", "-n", "16", "--temp", "0", "--json"],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise SystemExit(f"FAILED: tplm run: {out.stderr}")
+    want = json.loads(out.stdout)["completion"]
+    msgs = [{"role": "user", "content": "Tell me about a cat."}]
     r = client.chat.completions.create(model=model_id, messages=msgs, max_tokens=16,
                                        temperature=0)
     whole = r.choices[0].message.content
-    check(r.choices[0].message.role == "assistant" and isinstance(whole, str) and
-          r.usage.completion_tokens >= 1, "openai: chat.completions.create")
+    check(r.choices[0].message.role == "assistant" and whole == want and
+          r.usage.completion_tokens >= 1,
+          "openai: chat.completions.create equals tplm run on the rendered conversation")
     text, role = "", None
     for chunk in client.chat.completions.create(model=model_id, messages=msgs, max_tokens=16,
                                                 temperature=0, stream=True):
         for ch in chunk.choices:
             role = ch.delta.role or role
             text += ch.delta.content or ""
-    check(role == "assistant" and text == whole,
+    check(role == "assistant" and text == want,
           "openai: chat.completions.create(stream=True) gives the same text")
+    try:
+        # The fixture's template raises on a role it does not know.
+        client.chat.completions.create(model=model_id, messages=[
+            {"role": "tool", "content": "a"}], max_tokens=4)
+        check(False, "openai: a message the template refuses raises BadRequestError")
+    except openai.BadRequestError as e:
+        check("Unknown role" in str(e),
+              "openai: a message the template refuses raises BadRequestError naming why")
 
 
 def main():
@@ -319,7 +335,7 @@ def main():
         if chat_model:
             srv = Server([tplm, "serve", "-m", chat_model])
             try:
-                openai_chat(srv)
+                openai_chat(srv, tplm, chat_model)
             finally:
                 srv.stop()
     elif mode == "mpi":

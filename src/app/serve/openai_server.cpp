@@ -175,17 +175,14 @@ void OpenAiServer::completion(const std::string& body, bool chat, void* response
       return reject(api_error(400, "invalid_request_error",
                               "this model has no chat template; use /v1/completions",
                               "no_chat_template", "messages"));
-    std::string text;
     try {
-      text = render_chat_(rq.messages);
+      prompt = render_chat_(rq.messages);
     } catch (const std::exception& e) {
       return reject(
           api_error(400, "invalid_request_error",
                     fmt::format("the chat template cannot render these messages: {}", e.what()), "",
                     "messages"));
     }
-    // The template writes the special tokens (BOS among them) as text.
-    prompt = tokenizer_.encode(text, EncodeOptions{false, true});
   } else {
     prompt = tokenizer_.encode(rq.prompt, EncodeOptions{true, false});
   }

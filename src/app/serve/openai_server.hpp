@@ -35,9 +35,10 @@ struct ServerConfig {
   int threads = 8;       // HTTP worker threads (streams each hold one)
 };
 
-// Renders a chat's messages into the prompt text (the model's template, with
-// the assistant's turn opened); empty: chat requests are refused (400).
-using ChatRenderer = std::function<std::string(const std::vector<ChatMessage>&)>;
+// Renders a chat's messages into the prompt's token ids (the model's
+// template, with the assistant's turn opened); empty: chat requests are
+// refused (400). It throws when the template refuses the messages (400).
+using ChatRenderer = std::function<std::vector<int32_t>(const std::vector<ChatMessage>&)>;
 
 class OpenAiServer {
  public:

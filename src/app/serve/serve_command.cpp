@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 
+#include "app/chat_conversation.hpp"
 #include "app/cli.hpp"
 #include "app/device_options.hpp"
 #include "app/serve/openai_server.hpp"
@@ -70,6 +72,20 @@ std::string model_id(const ServeArgs& a) {
   return p.filename().string();
 }
 
+// The model's chat template, or none: then /v1/chat/completions answers 400
+// (a model without one; a tplm built without the Jinja engine, or a template
+// that does not parse: both said once at start-up).
+std::optional<serve::ChatTemplate> load_chat_template(const ModelFile& model,
+                                                      const Tokenizer& tokenizer, bool lead) {
+  if (model.chat_template.empty()) return std::nullopt;
+  try {
+    return serve::ChatTemplate::from_model(model, tokenizer);
+  } catch (const Error& e) {
+    if (lead) std::fprintf(stderr, "tplm: warning: chat requests will be refused: %s\n", e.what());
+    return std::nullopt;
+  }
+}
+
 int run_server(const ServeArgs& a) {
   EngineOptions eo = a.engine;
   ModelFile model = open_engine_model(eo.model);
@@ -79,13 +95,21 @@ int run_server(const ServeArgs& a) {
       eo.max_context > 0 ? std::min(eo.max_context, model_context) : model_context;
   const int world = launch_world_size(eo.tp);
   const Plan plan = make_plan(model, world);
-  const bool lead = launch_rank() == 0;
   const uint64_t memory = eo.backend == BackendKind::Cpu ? host_available_memory() : 0;
   const ServeSizing sizing = size_serving(model, plan, context, a.slots, a.batch_tokens, memory,
                                           ranks_on_this_host(world));
   eo.slots = sizing.slots;
   auto tokenizer = load_tokenizer(model, a.tokenizer);
   const bool stop_at_bos = model.config.stop_at_bos;
+  const bool lead = launch_rank() == 0;
+  const std::optional<serve::ChatTemplate> chat_template =
+      load_chat_template(model, *tokenizer, lead);
+  serve::ChatRenderer render_chat;
+  if (chat_template)
+    render_chat = [&](const std::vector<serve::ChatMessage>& messages) {
+      return chat_prompt_ids(*tokenizer, chat_template->render(messages, true),
+                             chat_template->bos_token());
+    };
   Engine engine(std::move(model), eo);
 
   SchedulerLimits limits;
@@ -102,7 +126,7 @@ int run_server(const ServeArgs& a) {
   std::unique_ptr<serve::OpenAiServer> http;
   int port = 0;
   if (lead) {
-    http = std::make_unique<serve::OpenAiServer>(sc, scheduler, *tokenizer, serve::ChatRenderer{});
+    http = std::make_unique<serve::OpenAiServer>(sc, scheduler, *tokenizer, render_chat);
     port = http->bind(a.host, a.port);  // before loading: a taken port fails at once
     for (const std::string& w : engine.plan().warnings)
       std::fprintf(stderr, "tplm: warning: %s\n", w.c_str());
