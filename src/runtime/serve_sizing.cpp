@@ -38,7 +38,7 @@ ServeSizing size_serving(const ModelFile& model, const Plan& plan, int64_t conte
     const RankPlan& rp = plan.ranks[r];
     weights += rp.weight_bytes;
     const auto kv_heads = static_cast<int64_t>(rp.kv_heads.size());
-    kv_slot += KvCache::slot_bytes(c.n_layers, context, kv_heads, c.head_dim);
+    kv_slot += KvCache::slot_bytes(c.n_layers, context, kv_heads, c.head_dim, plan.kv_type);
     const auto floats = 4 * c.dim + static_cast<int64_t>(rp.heads.size()) * c.head_dim * 2 +
                         2 * kv_heads * c.head_dim + 2 * static_cast<int64_t>(rp.ffn.size()) +
                         (1 + plan.tp) * plan.vocab_per_rank;

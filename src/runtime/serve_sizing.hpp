@@ -2,7 +2,8 @@
 // How many sequences a server runs at once and how many tokens one step
 // carries, from the memory of this host (the plan's weights stay; the KV
 // cache and the step's activations share what is left):
-//   kv_slot   = 2 (K, V) * layers * context * local kv heads * head_dim * 4 bytes, per rank
+//   kv_slot   = 2 (K, V) * layers * context * local kv heads * head_dim elements of the
+//               plan's kv type (--kv-type: f16 by default on cpu), per rank
 //   per_token = the activations of one row of a step, per rank (x, h, o, q, k, v,
 //               attention out, gate, up, logits and their gather), 4 bytes each
 //   budget    = memory * 0.8 - weights of the ranks on this host

@@ -89,12 +89,12 @@ std::optional<serve::ChatTemplate> load_chat_template(const ModelFile& model,
 int run_server(const ServeArgs& a) {
   EngineOptions eo = a.engine;
   ModelFile model = open_engine_model(eo.model);
-  // A context longer than the model's is the Engine's error, below.
-  const int64_t model_context = model.config.context_length;
-  const int64_t context =
-      eo.max_context > 0 ? std::min(eo.max_context, model_context) : model_context;
+  // The context and KV type the Engine will plan (-c: default min(model, 4096);
+  // --kv-type: f16 on cpu), so that the slots are sized as they will be allocated.
+  const int64_t context = effective_context(eo.max_context, model.config.context_length);
   const int world = launch_world_size(eo.tp);
-  const Plan plan = make_plan(model, world);
+  const Plan plan = make_plan(
+      model, world, {}, PlanRequest{eo.split, context, effective_kv_type(eo.kv_type, eo.backend)});
   const uint64_t memory = eo.backend == BackendKind::Cpu ? host_available_memory() : 0;
   const ServeSizing sizing = size_serving(model, plan, context, a.slots, a.batch_tokens, memory,
                                           ranks_on_this_host(world));
