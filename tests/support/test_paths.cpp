@@ -39,15 +39,25 @@ fs::path fixtures_dir() {
   return fs::path(TPLM_BINARY_DIR) / "fixtures";
 }
 
-fs::path make_temp_dir(const std::string& stem) {
-  std::string tmpl = (fs::temp_directory_path() / (stem + "-XXXXXX")).string();
+namespace {
+
+fs::path new_dir_in(const fs::path& parent, const std::string& stem) {
+  std::string tmpl = (parent / (stem + "-XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
   return tmpl;
 }
 
+}  // namespace
+
+// Inside the scratch folder, so that it goes when the test process ends (each
+// CTest test is a process of its own: folders in /tmp itself would pile up).
+fs::path make_temp_dir(const std::string& stem) {
+  return new_dir_in(scratch_dir(), stem);
+}
+
 const fs::path& scratch_dir() {
   static const struct Dir {
-    fs::path path = make_temp_dir("tplm-test");
+    fs::path path = new_dir_in(fs::temp_directory_path(), "tplm-test");
     ~Dir() {
       std::error_code ec;
       fs::remove_all(path, ec);

@@ -12,7 +12,7 @@ std::filesystem::path stories_dir();   // shared/models/stories260K
 std::filesystem::path golden_dir();    // shared/golden/stories260K
 std::filesystem::path tplm_exe();      // TPLM_EXE or <binary>/tplm
 std::filesystem::path fixtures_dir();  // <binary>/fixtures: made by tools/ (see tests' CMake)
-// A new empty folder under the system temp dir.
+// A new empty folder inside scratch_dir(): removed with it when the program exits.
 std::filesystem::path make_temp_dir(const std::string& stem);
 // One folder per test program for its scratch files, made on first use and
 // removed when the program exits.
