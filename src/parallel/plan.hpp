@@ -79,9 +79,10 @@ struct Plan {
 // What the machine can run: ranks beyond `cores` are a warning (CPU threads),
 // ranks beyond `devices` an error (GPUs; 0 = no device limit).
 struct PlanLimits {
-  int cores = 0;                 // 0: do not check
-  int devices = 0;               // 0: do not check
-  uint64_t memory_per_rank = 0;  // 0: do not check; else weights + KV cache must fit
+  int cores = 0;    // 0: do not check
+  int devices = 0;  // 0: do not check
+  // Memory is not the plan's to check: runtime/capacity.hpp weighs each rank's
+  // whole need against its device, with ranks that share a host together.
 };
 
 // What the user asked beyond tp.
