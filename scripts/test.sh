@@ -28,7 +28,8 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 echo "==> [3/4] CUDA build and the GPU tests (label gpu)"
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTPLM_CUDA=ON -DTPLM_WERROR=ON
-  cmake --build build-cuda -j "$JOBS"
+  # Only what the GPU tests run (the CPU tests were built and run in step 1).
+  cmake --build build-cuda -j "$JOBS" --target tplm test_cuda
   ctest --test-dir build-cuda -L gpu --output-on-failure -j "$JOBS"
 else
   echo "no CUDA toolkit (nvcc): the CUDA build is skipped"
