@@ -115,6 +115,8 @@ json parse_file(const std::string& file) {
     return j;
   } catch (const json::parse_error& e) {
     throw FormatError(file, e.byte, fmt::format("config.json is not valid JSON: {}", e.what()));
+  } catch (const json::exception& e) {  // a number no double holds (406: '1e400')
+    throw FormatError(file, 0, fmt::format("config.json is not valid JSON: {}", e.what()));
   }
 }
 

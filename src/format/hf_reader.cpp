@@ -71,6 +71,8 @@ std::vector<std::string> shard_files(const fs::path& folder, const fs::path& ind
   } catch (const json::parse_error& e) {
     throw FormatError(file, e.byte,
                       fmt::format("safetensors index is not valid JSON: {}", e.what()));
+  } catch (const json::exception& e) {  // a number no double holds (406: '1e400')
+    throw FormatError(file, 0, fmt::format("safetensors index is not valid JSON: {}", e.what()));
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw FormatError(file, "safetensors index has no 'weight_map' object");

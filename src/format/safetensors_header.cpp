@@ -113,6 +113,8 @@ std::vector<TensorInfo> read_safetensors_header(const std::string& file) {
   } catch (const json::parse_error& e) {
     throw FormatError(file, 8 + e.byte,
                       fmt::format("safetensors header is not valid JSON: {}", e.what()));
+  } catch (const json::exception& e) {  // a number no double holds (406: '1e400')
+    throw FormatError(file, 8, fmt::format("safetensors header is not valid JSON: {}", e.what()));
   }
   if (!h.is_object()) throw FormatError(file, 8, "safetensors header is not a JSON object");
   std::vector<TensorInfo> out;
