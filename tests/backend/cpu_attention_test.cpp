@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_backend.hpp"
+#include "backend/cpu/cpu_features.hpp"
+#include "format/half.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
 
@@ -133,6 +135,31 @@ TEST(CpuAttention, DecodeStepsEqualPrefill) {
     one.q.assign(all.q.begin() + t * qrow, all.q.begin() + (t + 1) * qrow);
     const auto y = run(*be, one);
     for (int64_t i = 0; i < qrow; ++i) ASSERT_EQ(y[i], prefill[t * qrow + i]) << t << " " << i;
+  }
+}
+
+// An f16 cache reads back exactly (every half is a float32): attention over
+// it equals attention over the same values stored as f32, bit for bit, at
+// every SIMD level (the F16C conversion against the portable one).
+TEST(CpuAttention, F16CacheEqualsItsValuesInF32AtEveryLevel) {
+  auto be = make_cpu_backend(2);
+  Case c = make_case(3, 37, 4, 2, 72, 91);  // head_dim 72: 9 vectors of 8
+  std::vector<uint16_t> k16(c.k.size()), v16(c.v.size());
+  for (size_t i = 0; i < c.k.size(); ++i) {
+    k16[i] = f32_to_f16(c.k[i]);
+    v16[i] = f32_to_f16(c.v[i]);
+    c.k[i] = f16_to_f32(k16[i]);
+    c.v[i] = f16_to_f32(v16[i]);
+  }
+  for (auto level : {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2, cpu::CpuLevel::Avx512}) {
+    cpu::set_cpu_level(level);  // the float kernels' order differs by level
+    const auto want = run(*be, c);
+    AttentionShape s = c.s;
+    s.kv_type = KvType::F16;
+    std::vector<float> out(c.q.size(), std::nanf(""));
+    be->attention(c.q.data(), k16.data(), v16.data(), s, out.data());
+    cpu::reset_cpu_level();
+    EXPECT_TRUE(same_bits(out, want)) << cpu::cpu_level_name(level);
   }
 }
 

@@ -39,4 +39,18 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return dot_f32_scalar(a, b, n);
 }
 
+float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n) {
+#if defined(__x86_64__)
+  if (have_avx2()) return dot_f32_row_avx2(row_type, row, x, n);
+#endif
+  return dot_f32_row_scalar(row_type, row, x, n);
+}
+
+void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n) {
+#if defined(__x86_64__)
+  if (have_avx2()) return add_scaled_row_avx2(row_type, a, row, o, n);
+#endif
+  add_scaled_row_scalar(row_type, a, row, o, n);
+}
+
 }  // namespace tplm::cpu

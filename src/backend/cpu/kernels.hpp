@@ -46,13 +46,23 @@ void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bi
 void qmatmul_rows(const QuantActs& a, const WeightView& w, const float* bias, float* y, int64_t r0,
                   int64_t r1);
 float dot_f32(const float* a, const float* b, int64_t n);
+// Attention's two loops over cached rows of type row_type (F32 or F16),
+// read in place: dot_f32(x, row) with the same bits as after converting the
+// row to f32, and o[i] = o[i] + a * row[i] rounded after the product and again
+// after the sum (never fused), so every level gives the scalar loop's bits.
+float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n);
+void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n);
 
 // The two implementations (x86-64 only for the second).
 void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                         int64_t r0, int64_t r1);
 float dot_f32_scalar(const float* a, const float* b, int64_t n);
+float dot_f32_row_scalar(DType row_type, const void* row, const float* x, int64_t n);
+void add_scaled_row_scalar(DType row_type, float a, const void* row, float* o, int64_t n);
 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                       int64_t r0, int64_t r1);
 float dot_f32_avx2(const float* a, const float* b, int64_t n);
+float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t n);
+void add_scaled_row_avx2(DType row_type, float a, const void* row, float* o, int64_t n);
 
 }  // namespace tplm::cpu

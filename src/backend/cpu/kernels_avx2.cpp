@@ -218,5 +218,41 @@ TPLM_AVX2 float dot_f32_avx2(const float* a, const float* b, int64_t n) {
   return out;
 }
 
+TPLM_AVX2 float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t n) {
+  // fma(row, x) and fma(x, row) round the same exact product: dot_f32's bits.
+  const void* wrow[1] = {row};
+  const float* xt[1] = {x};
+  float out;
+  if (row_type == DType::F16)
+    tile<DType::F16, 1, 1>(wrow, xt, n, &out);
+  else
+    tile<DType::F32, 1, 1>(wrow, xt, n, &out);
+  return out;
+}
+
+namespace {
+
+template <DType dt>
+TPLM_AVX2 void add_scaled(float a, const void* row, float* o, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v;
+    Loader<dt>::load(row, i, &v);
+    _mm256_storeu_ps(o + i, _mm256_add_ps(_mm256_loadu_ps(o + i), _mm256_mul_ps(va, v)));
+  }
+  for (; i < n; ++i) {  // intrinsics, so the compiler cannot fuse the two roundings
+    const __m128 p = _mm_mul_ss(_mm_set_ss(a), _mm_set_ss(Loader<dt>::at(row, i)));
+    o[i] = _mm_cvtss_f32(_mm_add_ss(_mm_set_ss(o[i]), p));
+  }
+}
+
+}  // namespace
+
+TPLM_AVX2 void add_scaled_row_avx2(DType row_type, float a, const void* row, float* o, int64_t n) {
+  if (row_type == DType::F16) return add_scaled<DType::F16>(a, row, o, n);
+  add_scaled<DType::F32>(a, row, o, n);
+}
+
 }  // namespace tplm::cpu
 #endif  // __x86_64__

@@ -3,6 +3,7 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
+#include "format/half.hpp"
 
 namespace tplm::cpu {
 
@@ -15,6 +16,27 @@ float dot_f32_scalar(const float* a, const float* b, int64_t n) {
       ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
   for (; k < n; ++k) s += a[k] * b[k];
   return s;
+}
+
+namespace {
+
+float row_value(DType row_type, const void* row, int64_t i) {
+  if (row_type == DType::F16) return f16_to_f32(load_u16(static_cast<const uint8_t*>(row) + 2 * i));
+  return static_cast<const float*>(row)[i];
+}
+
+}  // namespace
+
+float dot_f32_row_scalar(DType row_type, const void* row, const float* x, int64_t n) {
+  if (row_type == DType::F32) return dot_f32_scalar(x, static_cast<const float*>(row), n);
+  thread_local std::vector<float> f32;
+  f32.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) f32[static_cast<size_t>(i)] = row_value(row_type, row, i);
+  return dot_f32_scalar(x, f32.data(), n);
+}
+
+void add_scaled_row_scalar(DType row_type, float a, const void* row, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] += a * row_value(row_type, row, i);
 }
 
 void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
