@@ -24,11 +24,18 @@ std::string_view backend_kind_name(BackendKind k);  // "cpu", "cuda"
 std::optional<BackendKind> backend_kind_from_name(std::string_view name);
 
 // A 2-D weight [rows = out_features, cols = in_features], row-major, in its file dtype.
+// How a weight's bytes are laid out: as in the model file, or as the cpu
+// backend regrouped a Q8_0 / Q4_0 matrix when it was loaded (see
+// backend/cpu/qdot.hpp): the same bytes per row, so every size the plan
+// computed still holds; only that backend's kernels read it.
+enum class WeightLayout : uint8_t { File, CpuGroups };
+
 struct WeightView {
   DType dtype = DType::F32;
   int64_t rows = 0;
   int64_t cols = 0;
   const void* data = nullptr;
+  WeightLayout layout = WeightLayout::File;
 };
 
 // Shape of one attention call on a rank: the rank's own heads only.
@@ -69,6 +76,13 @@ class Backend {
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // backend to backend memory
+  // Copies a host matrix that matmul multiplies by (never the embedding table,
+  // which embed reads by rows) into dst, which holds its dtype_bytes, in the
+  // layout this backend's kernels read fastest, and says which one that is.
+  virtual WeightLayout upload_matrix(void* dst, const WeightView& host) {
+    upload(dst, host.data, dtype_bytes(host.dtype, host.rows * host.cols));
+    return WeightLayout::File;
+  }
   virtual void synchronize() {}
 
   // Queues one step's kernels by calling record. A backend that can (cuda

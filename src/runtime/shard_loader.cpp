@@ -64,17 +64,29 @@ class Loader {
       out.vec = static_cast<const float*>(upload(f.data(), f.size() * sizeof(float)));
       out.view = WeightView{DType::F32, 1, s.cols.size(), out.vec};
     } else {
-      out.view = WeightView{t.dtype, s.rows.size(), s.cols.size(), upload(raw.data(), raw.size())};
+      const WeightView host{t.dtype, s.rows.size(), s.cols.size(), raw.data()};
+      out.view = host;
+      if (s.id.kind == TensorKind::Embedding) {  // embed reads it by rows, as in the file
+        out.view.data = upload(raw.data(), raw.size());
+      } else {
+        void* p = own(raw.size());
+        out.view.layout = backend_.upload_matrix(p, host);
+        out.view.data = p;
+      }
     }
     shard_.bytes_read = reader_.bytes_read();
     return out;
   }
 
  private:
-  const void* upload(const void* host, size_t bytes) {
+  void* own(size_t bytes) {
     void* p = shard_.own(backend_, bytes);
-    backend_.upload(p, host, bytes);
     shard_.weight_bytes += bytes;
+    return p;
+  }
+  const void* upload(const void* host, size_t bytes) {
+    void* p = own(bytes);
+    backend_.upload(p, host, bytes);
     return p;
   }
 

@@ -10,6 +10,7 @@
 
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
+#include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
 #include "backend/matmul_test_support.hpp"
 #include "backend/reference.hpp"
@@ -34,7 +35,7 @@ std::vector<int64_t> odd_cols(DType dt) {
     case 256:
       return {256, 768};
     case 32:
-      return {96, 224};
+      return {96, 224, 1056};  // 1056: 33 blocks, two groups of 16 and one
     default:
       return {37, 100};
   }
@@ -74,6 +75,51 @@ TEST(CpuMatmulTiles, EveryRowOfABatchEqualsThatTokenAlone) {
             else
               ASSERT_TRUE(same_bits(y, scalar_y[k])) << "differs from the scalar level";
           }
+        }
+      }
+}
+
+// Q8_0 / Q4_0 rows regrouped on load (WeightLayout::CpuGroups, as the cpu
+// backend stores them under AVX-512) give the file layout's bits at every
+// level, thread count and T, and dequantize to the same values; the 1056
+// columns end each row with a group of one block.
+TEST(CpuMatmulTiles, RegroupedRowsGiveTheFileLayoutsBits) {
+  uint32_t seed = 9000;
+  for (DType dt : {DType::Q8_0, DType::Q4_0})
+    for (int64_t cols : {32, 224, 512, 1056})
+      for (int64_t rows : {1, 6, 13}) {
+        const TestWeight w = random_weight(dt, rows, cols, seed++);
+        std::vector<uint8_t> grouped(w.bytes.size());
+        cpu::group_rows(w.view(), grouped.data());
+        if (cols > 32 || dt == DType::Q8_0) {  // one Q4_0 block stays as it was
+          ASSERT_NE(grouped, w.bytes);
+        }
+        WeightView g = w.view();
+        g.data = grouped.data();
+        g.layout = WeightLayout::CpuGroups;
+        const auto bias = random_floats(rows, seed++);
+        for (cpu::CpuLevel l : kLevels) {
+          if (l > cpu::detected_cpu_level()) continue;
+          AtLevel at(l);
+          for (int threads : {1, 3}) {
+            auto be = make_cpu_backend(threads);
+            for (int64_t T : kTokens) {
+              SCOPED_TRACE(::testing::Message()
+                           << dtype_name(dt) << " " << cpu::cpu_level_name(l) << " rows " << rows
+                           << " cols " << cols << " T " << T << " threads " << threads);
+              const auto x = random_floats(T * cols, static_cast<uint32_t>(seed + T), -2.0f, 2.0f);
+              const auto want = run_matmul(*be, x.data(), T, w, bias);
+              std::vector<float> y(want.size(), std::nanf(""));
+              be->matmul(x.data(), T, g, bias.data(), y.data());
+              ASSERT_TRUE(same_bits(y, want));
+            }
+          }
+        }
+        std::vector<float> a(static_cast<size_t>(cols)), b(a.size());
+        for (int64_t r = 0; r < rows; ++r) {
+          cpu::dequantize_row(w.view(), r, a.data());
+          cpu::dequantize_row(g, r, b.data());
+          ASSERT_TRUE(same_bits(a, b)) << "row " << r;
         }
       }
 }

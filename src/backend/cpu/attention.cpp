@@ -85,10 +85,16 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
     }
     float* o = out + (t * s.n_heads + h) * hd;
     for (int64_t d = 0; d < hd; ++d) o[d] = 0.0f;
+    for (int64_t p = 0; p < n_pos; ++p) scores[p] /= sum;
+    const CachedHead v0 = values.at(0, kvh);
+    if (s.kv_type != KvType::Q8_0) {  // read in place: all positions in one call
+      add_scaled_rows(v0.type, static_cast<const uint8_t*>(v0.row), row_bytes, scores, n_pos, o, hd);
+      continue;
+    }
     for (int64_t p = 0; p < n_pos; ++p) {
       if (p + kPrefetchAhead < n_pos) values.prefetch(p + kPrefetchAhead, kvh);
       const CachedHead v = values.at(p, kvh);
-      add_scaled_row(v.type, scores[p] / sum, v.row, o, hd);
+      add_scaled_row(v.type, scores[p], v.row, o, hd);
     }
   }
 }

@@ -70,6 +70,12 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override {
     if (bytes > 0 && dst != src) std::memmove(dst, src, bytes);
   }
+  // Q8_0 / Q4_0 matrices are regrouped for the AVX-512 kernels (qdot.hpp).
+  WeightLayout upload_matrix(void* dst, const WeightView& host) override {
+    if (!cpu::groups_on_load(host.dtype)) return Backend::upload_matrix(dst, host);
+    cpu::group_rows(host, dst);
+    return WeightLayout::CpuGroups;
+  }
 
   void matmul(const float* x, int64_t T, const WeightView& w, const float* bias,
               float* y) override {

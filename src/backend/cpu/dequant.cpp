@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "backend/cpu/qdot.hpp"
 #include "base/error.hpp"
 #include "format/dtype_convert.hpp"
 
@@ -21,12 +22,25 @@ void check_weight(const WeightView& w, const char* op) {
     throw Error(std::string("cpu ") + op + ": a " + std::string(tr.name) + " weight needs cols " +
                 "divisible by " + std::to_string(tr.block_elems) + ", got cols = " +
                 std::to_string(w.cols) + " (choose a tp that keeps whole quantization blocks)");
+  if (w.layout == WeightLayout::CpuGroups && w.dtype != DType::Q8_0 && w.dtype != DType::Q4_0)
+    throw Error(std::string("cpu ") + op + ": only Q8_0 and Q4_0 weights are regrouped, not " +
+                std::string(tr.name));
   if (w.rows > 0 && w.cols > 0 && w.data == nullptr)
     throw Error(std::string("cpu ") + op + ": weight data is null");
 }
 
 void dequantize_row(const WeightView& w, int64_t r, float* out) {
-  dequantize(w.dtype, static_cast<const uint8_t*>(w.data) + r * row_bytes(w), w.cols, out);
+  const auto* row = static_cast<const uint8_t*>(w.data) + r * row_bytes(w);
+  if (w.layout == WeightLayout::CpuGroups) {  // d * (u - offset), the file's d * q
+    thread_local PackedRows p;
+    prepare_packed(p, w.dtype, 1, w.cols);
+    ungroup_rows(&row, 1, p);
+    const int offset = weight_offset(w.dtype);
+    for (int64_t e = 0; e < w.cols; ++e)
+      out[e] = p.d[static_cast<size_t>(e / 32)] * static_cast<float>(p.u[static_cast<size_t>(e)] - offset);
+    return;
+  }
+  dequantize(w.dtype, row, w.cols, out);
 }
 
 }  // namespace tplm::cpu

@@ -19,11 +19,14 @@
 // quantizes the same whatever T is, and a rank holding whole blocks of a
 // row-parallel input (the plan never cuts one) quantizes the same blocks as
 // tp 1. Then, per output:
-//   - exact int32 sums of (u - offset) * q over each group of 4 elements (lane
-//     l of each 64-element step: elements 4l .. 4l + 3), times the K-quants'
-//     integer sub-block scale, summed per 256-element super-block in int32;
-//   - 16 float lanes: lane += float(int lane) * (d_w * d_x), fused, per block
-//     (Q8_0, Q4_0: lanes 0-7 take even blocks, 8-15 odd ones) or super-block;
+//   - Q8_0, Q4_0: the exact int32 sum S_b of (u - offset) * q over each
+//     32-element block b, and 16 float lanes: lane b mod 16 += float(S_b) *
+//     (d_w * d_x), fused, in increasing b (one multiply-add per block, not per
+//     group of 4 elements: a batch of tokens is bound by these operations);
+//   - K-quants: exact int32 sums of (u - offset) * q over each group of 4
+//     elements (lane l of each 64-element step: elements 4l .. 4l + 3), times
+//     the integer sub-block scale, summed per 256-element super-block in
+//     int32; then 16 float lanes: lane += float(int lane) * (d_w * d_x), fused;
 //   - the lanes summed as hsum16 (qdot.hpp); Q4_K / Q5_K subtract their mins'
 //     term (sum of m_j * block sums, fused into one float per output) last.
 // Every level does exactly these operations, so scalar, AVX2 and AVX-512
@@ -52,6 +55,10 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // after the sum (never fused), so every level gives the scalar loop's bits.
 float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n);
 void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n);
+// add_scaled_row for rows p = 0 .. n - 1 (row p at rows + p * stride bytes,
+// weight a[p]), in that order for each element: o stays in registers.
+void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a,
+                     int64_t n, float* o, int64_t len);
 
 // The two implementations (x86-64 only for the second).
 void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
@@ -59,6 +66,8 @@ void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const fl
 float dot_f32_scalar(const float* a, const float* b, int64_t n);
 float dot_f32_row_scalar(DType row_type, const void* row, const float* x, int64_t n);
 void add_scaled_row_scalar(DType row_type, float a, const void* row, float* o, int64_t n);
+void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, const float* a,
+                          int64_t n, float* o, int64_t len);
 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                       int64_t r0, int64_t r1);
 float dot_f32_avx2(const float* a, const float* b, int64_t n);

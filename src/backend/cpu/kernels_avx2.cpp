@@ -247,7 +247,49 @@ TPLM_AVX2 void add_scaled(float a, const void* row, float* o, int64_t n) {
   }
 }
 
+// Elements [i, i + 8S) of o over all n rows, o in S registers.
+template <DType dt, int S>
+TPLM_AVX2 void add_scaled_columns(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
+                                  float* o, int64_t i) {
+  constexpr int64_t kElemBytes = dt == DType::F32 ? 4 : 2;
+  __m256 acc[S];
+  TPLM_UNROLL
+  for (int s = 0; s < S; ++s) acc[s] = _mm256_loadu_ps(o + i + 8 * s);
+  for (int64_t p = 0; p < n; ++p) {
+    const uint8_t* row = rows + p * stride;
+    // 8 rows ahead: the rows are stride apart, and out of the caches.
+    _mm_prefetch(reinterpret_cast<const char*>(row + 8 * stride + kElemBytes * i), _MM_HINT_T0);
+    const __m256 va = _mm256_set1_ps(a[p]);
+    TPLM_UNROLL
+    for (int s = 0; s < S; ++s) {
+      __m256 v;
+      Loader<dt>::load(row, i + 8 * s, &v);
+      acc[s] = _mm256_add_ps(acc[s], _mm256_mul_ps(va, v));
+    }
+  }
+  TPLM_UNROLL
+  for (int s = 0; s < S; ++s) _mm256_storeu_ps(o + i + 8 * s, acc[s]);
+}
+
+template <DType dt>
+TPLM_AVX2 void add_scaled_all(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
+                              float* o, int64_t len) {
+  int64_t i = 0;
+  for (; i + 64 <= len; i += 64) add_scaled_columns<dt, 8>(rows, stride, a, n, o, i);
+  for (; i + 8 <= len; i += 8) add_scaled_columns<dt, 1>(rows, stride, a, n, o, i);
+  if (i < len)
+    for (int64_t p = 0; p < n; ++p)
+      add_scaled<dt>(a[p], static_cast<const void*>(rows + p * stride + (dt == DType::F32 ? 4 : 2) * i),
+                     o + i, len - i);
+}
+
 }  // namespace
+
+TPLM_AVX2 void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride,
+                                    const float* a, int64_t n, float* o, int64_t len) {
+  if (row_type == DType::F16) return add_scaled_all<DType::F16>(rows, stride, a, n, o, len);
+  add_scaled_all<DType::F32>(rows, stride, a, n, o, len);
+}
 
 TPLM_AVX2 void add_scaled_row_avx2(DType row_type, float a, const void* row, float* o, int64_t n) {
   if (row_type == DType::F16) return add_scaled<DType::F16>(a, row, o, n);

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "backend/cpu/cpu_features.hpp"
 #include "backend/cpu/dequant.hpp"
 #include "format/half.hpp"
 
@@ -42,11 +44,15 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols) {
   a.T = T;
   a.cols = cols;
   a.block = dtype_traits(wtype).block_elems;
+  const bool q32 = a.block == 32;
+  a.groups = q32 ? q32_groups(cols) : 0;
+  a.dstride = q32 ? kGroupBlocks * a.groups : cols / a.block;
   a.q.resize(static_cast<size_t>(T * cols));
-  a.d.resize(static_cast<size_t>(T * (cols / a.block)));
-  a.init.resize(weight_offset(wtype) != 0 ? static_cast<size_t>(T * (cols / 4)) : 0);
+  a.d.resize(static_cast<size_t>(T * a.dstride));
+  a.qt.resize(q32 ? static_cast<size_t>(T * 512 * a.groups) : 0);
+  a.iblk.resize(q32 ? static_cast<size_t>(T * kGroupBlocks * a.groups) : 0);
+  a.init.resize(wtype == DType::Q6_K ? static_cast<size_t>(T * (cols / 4)) : 0);
   a.bsum.resize(static_cast<size_t>(T * (cols / 32)));
-  a.d8.resize(a.block == 32 ? static_cast<size_t>(T * 8 * (cols / 32)) : 0);
 }
 
 namespace {
@@ -59,13 +65,39 @@ inline float round_even(float v) {
 
 }  // namespace
 
+namespace {
+
+// Token t's Q8_0 / Q4_0 extras: each block's q in the order of QuantActs::qt,
+// and -offset * its sum (bsum); the padding past the row's blocks is 0.
+void group_acts(QuantActs& a, int64_t t) {
+  const int64_t nb = a.cols / 32;
+  const int32_t off = weight_offset(a.wtype);
+  const int8_t* q = a.qrow(t);
+  const int32_t* bs = a.bsumrow(t);
+  int8_t* qt = a.qt.data() + t * 512 * a.groups;
+  int32_t* ib = a.iblk.data() + t * kGroupBlocks * a.groups;
+  float* d = a.d.data() + t * a.dstride;
+  std::fill(qt + 512 * (nb / kGroupBlocks), qt + 512 * a.groups, int8_t{0});
+  for (int64_t b = 0; b < kGroupBlocks * a.groups; ++b) {
+    int8_t* g = qt + 512 * (b / kGroupBlocks) + 4 * (b % kGroupBlocks);
+    if (b < nb) {
+      for (int k = 0; k < 8; ++k) std::memcpy(g + 64 * k, q + 32 * b + 4 * k, 4);
+      ib[b] = -off * bs[b];
+    } else {
+      ib[b] = 0;
+      d[b] = 0.0f;
+    }
+  }
+}
+
+}  // namespace
+
 void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
   const int64_t cols = a.cols, B = a.block, nb = cols / B;
-  const int32_t off = weight_offset(a.wtype);
   for (int64_t t = t0; t < t1; ++t) {
     const float* xt = x + t * cols;
     int8_t* q = a.q.data() + t * cols;
-    float* d = a.d.data() + t * nb;
+    float* d = a.d.data() + t * a.dstride;
     for (int64_t b = 0; b < nb; ++b) {
       float amax = 0.0f;
       // std::max, not std::fmax: the same values here (amax starts at 0 and
@@ -74,8 +106,6 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
       const float db = amax / 127.0f;
       const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
       d[b] = db;
-      if (!a.d8.empty())
-        for (int l = 0; l < 8; ++l) a.d8[static_cast<size_t>(t * 8 * nb + 8 * b + l)] = db;
       for (int64_t i = 0; i < B; ++i) {
         float v = round_even(xt[b * B + i] * id);
         v = std::min(127.0f, std::max(-127.0f, v));  // a NaN v gives -127 either way
@@ -88,7 +118,9 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
       for (int i = 0; i < 32; ++i) s += q[32 * g + i];
       bs[g] = s;
     }
-    if (off != 0) {
+    if (B == 32) group_acts(a, t);
+    if (!a.init.empty()) {
+      const int32_t off = weight_offset(a.wtype);
       int32_t* in = a.init.data() + t * (cols / 4);
       for (int64_t g = 0; g < cols / 4; ++g)
         in[g] = -off * (q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
@@ -162,8 +194,10 @@ void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols) {
   p.dtype = dt;
   p.rows = rows;
   p.cols = cols;
-  p.dstride = 8 * (cols / block) + 8;
-  p.u.resize(static_cast<size_t>(rows * cols));
+  p.block = block;
+  p.ustride = k ? cols : 512 * q32_groups(cols);
+  p.dstride = k ? 8 * (cols / block) + 8 : kGroupBlocks * q32_groups(cols);
+  p.u.resize(static_cast<size_t>(rows * p.ustride));
   p.d.assign(static_cast<size_t>(rows * p.dstride), 0.0f);
   p.dmin.resize(mins ? static_cast<size_t>(rows * (cols / 256)) : 0);
   p.lsc.resize(k ? static_cast<size_t>(rows * (cols / 4)) : 0);
@@ -173,7 +207,7 @@ void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols) {
 void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   const DType dt = p.dtype;
   for (int64_t i = 0; i < n; ++i) {
-    uint8_t* u = p.u.data() + i * p.cols;
+    uint8_t* u = p.u.data() + i * p.ustride;
     if (dtype_traits(dt).block_elems == 32) {
       for (int64_t b = 0; b < p.cols / 32; ++b) {
         float db;
@@ -196,6 +230,72 @@ void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
 
 namespace {
 
+// One regrouped row's group g: where it starts, how many blocks it has.
+struct Group {
+  int64_t first_block, n;
+  int64_t start(int64_t block_bytes) const { return first_block * block_bytes; }
+};
+
+Group group_of(int64_t nb, int64_t g) {
+  return {kGroupBlocks * g, std::min<int64_t>(kGroupBlocks, nb - kGroupBlocks * g)};
+}
+
+}  // namespace
+
+bool groups_on_load(DType dt) {
+  return (dt == DType::Q8_0 || dt == DType::Q4_0) && cpu_level() == CpuLevel::Avx512;
+}
+
+void group_rows(const WeightView& file, void* out) {
+  const bool q8 = file.dtype == DType::Q8_0;
+  const int64_t bb = q8 ? 34 : 18, nb = file.cols / 32, steps = (bb - 2) / 4;
+  const uint8_t flip = q8 ? 0x80 : 0x00;
+  for (int64_t r = 0; r < file.rows; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(file.data) + r * nb * bb;
+    uint8_t* dst = static_cast<uint8_t*>(out) + r * nb * bb;
+    for (int64_t g = 0; g < q32_groups(file.cols); ++g) {
+      const Group G = group_of(nb, g);
+      const uint8_t* src = row + G.start(bb);
+      uint8_t* o = dst + G.start(bb);
+      for (int64_t l = 0; l < G.n; ++l) std::copy(src + bb * l, src + bb * l + 2, o + 2 * l);
+      uint8_t* q = o + 2 * G.n;
+      for (int64_t k = 0; k < steps; ++k)
+        for (int64_t l = 0; l < G.n; ++l)
+          for (int j = 0; j < 4; ++j)
+            q[4 * G.n * k + 4 * l + j] = static_cast<uint8_t>(src[bb * l + 2 + 4 * k + j] ^ flip);
+    }
+  }
+}
+
+void ungroup_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  const bool q8 = p.dtype == DType::Q8_0;
+  const int64_t bb = q8 ? 34 : 18, nb = p.cols / 32, steps = (bb - 2) / 4;
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t* u = p.u.data() + i * p.ustride;
+    for (int64_t g = 0; g < q32_groups(p.cols); ++g) {
+      const Group G = group_of(nb, g);
+      const uint8_t* src = wrow[i] + G.start(bb);
+      const uint8_t* q = src + 2 * G.n;
+      for (int64_t l = 0; l < G.n; ++l) {
+        const int64_t b = G.first_block + l;
+        pack_scales(p, i, b, f16_to_f32(load_u16(src + 2 * l)));
+        for (int64_t k = 0; k < steps; ++k)
+          for (int j = 0; j < 4; ++j) {
+            const uint8_t v = q[4 * G.n * k + 4 * l + j];
+            if (q8) {
+              u[32 * b + 4 * k + j] = v;
+            } else {
+              u[32 * b + 4 * k + j] = v & 0x0f;
+              u[32 * b + 16 + 4 * k + j] = v >> 4;
+            }
+          }
+      }
+    }
+  }
+}
+
+namespace {
+
 // One output: packed row i times token t's activations (the arithmetic every
 // level does, see kernels.hpp).
 float dot_packed(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t) {
@@ -207,13 +307,10 @@ float dot_packed(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t) 
   float acc[16] = {};
   if (a.block == 32) {
     for (int64_t b = 0; b < a.cols / 32; ++b) {
-      const float s = dw[8 * b] * dx[b];
-      for (int l = 0; l < 8; ++l) {
-        int32_t L = 0;
-        for (int64_t e = 32 * b + 4 * l; e < 32 * b + 4 * l + 4; ++e) L += (u[e] - o) * x[e];
-        float& lane = acc[8 * (b % 2) + l];
-        lane = std::fma(static_cast<float>(L), s, lane);
-      }
+      int32_t S = 0;
+      for (int64_t e = 32 * b; e < 32 * b + 32; ++e) S += (u[e] - o) * x[e];
+      float& lane = acc[b % kGroupBlocks];
+      lane = std::fma(static_cast<float>(S), dw[b] * dx[b], lane);
     }
     return hsum16(acc);
   }
@@ -255,7 +352,10 @@ void qmatmul_rows_scalar(const QuantActs& a, const WeightView& w, const float* b
   const int64_t rb = row_bytes(w);
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row[1] = {static_cast<const uint8_t*>(w.data) + r * rb};
-    pack_rows_scalar(row, 1, p);
+    if (w.layout == WeightLayout::CpuGroups)
+      ungroup_rows(row, 1, p);
+    else
+      pack_rows_scalar(row, 1, p);
     for (int64_t t = 0; t < a.T; ++t)
       y[t * w.rows + r] = dot_packed(p, 0, a, t) + (bias ? bias[r] : 0.0f);
   }

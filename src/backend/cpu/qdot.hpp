@@ -4,8 +4,9 @@
 // once, in blocks that pair with the weight type as in llama.cpp:
 //   Q8_0, Q4_0 weights  <->  32-element blocks:  d = max|x| / 127, q = round(x / d)
 //   Q4_K, Q5_K, Q6_K    <-> 256-element blocks   (llama.cpp's Q8_K)
-// and every kernel level computes exact int8 x int8 (u8 x s8) dot products per
-// group of 4 elements, then the same float arithmetic in the same order.
+// and every kernel level computes the same exact integer sums (u8 x s8
+// products: per block for Q8_0 / Q4_0, per group of 4 elements for the
+// K-quants), then the same float arithmetic in the same order.
 #include <cstdint>
 #include <vector>
 
@@ -20,55 +21,92 @@ bool is_int_dot_type(DType t);
 // Q8_0 128 (u = q + 128), Q4_0 8, Q6_K 32, Q4_K / Q5_K 0 (they subtract a min).
 int weight_offset(DType t);
 
+// Q8_0 and Q4_0 blocks are taken 16 at a time, a group of 512 elements whose
+// block sums fill the 16 float lanes; the last group of a row is padded with
+// blocks whose activations, scales and sums are 0 (they add +0 to a lane).
+constexpr int64_t kGroupBlocks = 16;
+inline int64_t q32_groups(int64_t cols) {
+  return (cols / 32 + kGroupBlocks - 1) / kGroupBlocks;
+}
+
 // Activation rows of T tokens quantized for weights of type `wtype`.
 struct QuantActs {
   DType wtype = DType::Q8_0;
   int64_t T = 0, cols = 0;
-  int64_t block = 32;         // elements per scale: 32 or 256
-  std::vector<int8_t> q;      // [T, cols], in [-127, 127]
-  std::vector<float> d;       // [T, cols / block]
-  std::vector<int32_t> init;  // [T, cols / 4]: -offset * (sum of 4 consecutive q)
-  std::vector<int32_t> bsum;  // [T, cols / 32]: sum of 32 consecutive q
-  std::vector<float> d8;      // [T, 8 * (cols / 32)]: Q8_0, Q4_0: each d 8 times (a vector's lanes)
+  int64_t block = 32;          // elements per scale: 32 or 256
+  int64_t dstride = 0;         // floats per token in d: 16 per group, or cols / 256
+  int64_t groups = 0;          // Q8_0, Q4_0: q32_groups(cols)
+  std::vector<int8_t> q;       // [T, cols], in [-127, 127]
+  std::vector<float> d;        // [T, dstride]: each block's scale (0 past the row's blocks)
+  std::vector<int8_t> qt;      // Q8_0, Q4_0: [T, 512 * groups]: byte 64k + 4l + j of group g
+                               // is element 4k + j of block 16g + l (0 past the row's blocks)
+  std::vector<int32_t> iblk;   // Q8_0, Q4_0: [T, 16 * groups]: -offset * (sum of the block's q)
+  std::vector<int32_t> init;   // Q6_K: [T, cols / 4]: -offset * (sum of 4 consecutive q)
+  std::vector<int32_t> bsum;   // [T, cols / 32]: sum of 32 consecutive q
   const int8_t* qrow(int64_t t) const { return q.data() + t * cols; }
-  const float* drow(int64_t t) const { return d.data() + t * (cols / block); }
+  const float* drow(int64_t t) const { return d.data() + t * dstride; }
+  const int8_t* qtrow(int64_t t) const { return qt.data() + t * 512 * groups; }
+  const int32_t* iblkrow(int64_t t) const { return iblk.data() + t * 16 * groups; }
   const int32_t* initrow(int64_t t) const { return init.data() + t * (cols / 4); }
   const int32_t* bsumrow(int64_t t) const { return bsum.data() + t * (cols / 32); }
-  const float* d8row(int64_t t) const { return d8.data() + t * 8 * (cols / 32); }
 };
 
 // Rows of a quantized weight unpacked once per matmul call (per thread and
 // tile of rows) for every token: the GEMM for T > 1 decodes each weight block
-// once per call, not once per token tile. The layout is the same at every
-// level, and it holds exactly the integers and scales the direct kernels read,
-// so a packed tile's outputs are the direct tile's bits.
+// once per call, not once per token tile. It holds exactly the integers and
+// scales the direct kernels read, so a packed tile's outputs are the direct
+// tile's bits. The K-quants' layout is the same at every level; a Q8_0 / Q4_0
+// row is in element order for the scalar and AVX2 levels, and for AVX-512 in
+// the order of QuantActs::qt (so that one vpdpbusd lane takes one block).
 struct PackedRows {
   DType dtype = DType::Q8_0;
   int64_t rows = 0, cols = 0;
-  std::vector<uint8_t> u;    // [rows, cols]: element = u - weight_offset (Q8_0: q ^ 0x80)
-  std::vector<float> d;      // [rows, dstride]: each block's (super-block's) d, 8 times
+  int64_t block = 32;
+  std::vector<uint8_t> u;    // [rows, ustride]: element = u - weight_offset (Q8_0: q ^ 0x80)
+  std::vector<float> d;      // [rows, dstride]: Q8_0, Q4_0: each block's d (0 past the row's
+                             // blocks); K-quants: each super-block's d, 8 times
   std::vector<float> dmin;   // [rows, cols / 256]: Q4_K, Q5_K
   std::vector<int32_t> lsc;  // [rows, cols / 4]: K-quants: lane l of step s of a
                              // super-block has the scale of group 4s + l / 4
   std::vector<int32_t> m;    // [rows, cols / 32]: Q4_K, Q5_K: each sub-block's min
-  int64_t dstride = 0;       // 8 per block, + 8 so a 16-float load of the last block stays inside
-  const uint8_t* urow(int64_t i) const { return u.data() + i * cols; }
+  int64_t ustride = 0;       // cols, or 512 per group for Q8_0, Q4_0
+  int64_t dstride = 0;       // 16 per group; K-quants 8 per super-block + 8 (a 16-float load stays inside)
+  const uint8_t* urow(int64_t i) const { return u.data() + i * ustride; }
   const float* drow(int64_t i) const { return d.data() + i * dstride; }
   const float* dminrow(int64_t i) const { return dmin.data() + i * (cols / 256); }
   const int32_t* lscrow(int64_t i) const { return lsc.data() + i * (cols / 4); }
   const int32_t* mrow(int64_t i) const { return m.data() + i * (cols / 32); }
 };
 
-// Packed row i's scales of block (or super-block) b: d 8 times, and for Q4_K /
-// Q5_K dmin and the 8 mins (every level's pack_rows ends with this).
+// Packed row i's scales of block (or super-block) b: d (K-quants: 8 times),
+// and for Q4_K / Q5_K dmin and the 8 mins (every level's pack_rows ends with this).
 inline void pack_scales(PackedRows& p, int64_t i, int64_t b, float d, float dmin = 0.0f,
                         const int32_t* m = nullptr) {
+  if (p.block == 32) {
+    p.d[static_cast<size_t>(i * p.dstride + b)] = d;
+    return;
+  }
   float* dd = p.d.data() + i * p.dstride + 8 * b;
   for (int l = 0; l < 8; ++l) dd[l] = d;
   if (m == nullptr || p.m.empty()) return;
   p.dmin[static_cast<size_t>(i * (p.cols / 256) + b)] = dmin;
   for (int j = 0; j < 8; ++j) p.m[static_cast<size_t>(i * (p.cols / 32) + 8 * b + j)] = m[j];
 }
+
+// WeightLayout::CpuGroups: a Q8_0 / Q4_0 row regrouped when it is loaded, in
+// the same bytes as the file's. Group g (blocks 16g .. 16g + n - 1; n = 16
+// but in a row's last group) starts at byte 16g * block_bytes and holds the n
+// blocks' f16 d, then steps of 4n bytes whose 4-byte lane l is block 16g + l:
+//   Q8_0: 8 steps, u = q ^ 0x80 of elements 4k .. 4k + 3 in step k;
+//   Q4_0: 4 steps, the file's bytes 4k .. 4k + 3 of each block: elements
+//         4k .. 4k + 3 in the low nibbles, 16 + 4k .. in the high ones.
+// So the AVX-512 kernels get each block's sum from vpdpbusd, reading the
+// weights once with no decoding (QuantActs::qt holds the activations alike).
+// Regrouped when the kernels in use are AVX-512's (every level reads it).
+bool groups_on_load(DType dt);
+void group_rows(const WeightView& file, void* out);
+// Rows [0, n) of p (element order, as pack_rows_scalar) from n regrouped rows.
+void ungroup_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p);
 
 // Sizes p for `rows` rows of a weight of type dt with `cols` columns.
 void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols);

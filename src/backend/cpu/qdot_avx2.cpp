@@ -50,18 +50,25 @@ TPLM_AVX2 inline float reduce16(const Half& h) {
 // ---------------------------------------------------------------- Q8_0, Q4_0
 
 // The int32 lanes of a block (w as its source gives it: Q8_0 signed, Q4_0
-// unsigned) against 32 activations x (with their init = -offset * sums of 4):
-// exact sums of (u - offset) * x. Q8_0 multiplies |w| by x with w's sign, as
-// u8 x s8 pairs of up to 255 x 127 would saturate maddubs' int16.
+// unsigned) against its 32 activations x: exact sums of 4 products; Q4_0's
+// offset term is added per block (QuantActs::iblk). Q8_0 multiplies |w| by x
+// with w's sign, as u8 x s8 pairs of up to 255 x 127 would saturate
+// maddubs' int16, so its lanes are sums of (u - 128) * x already.
 template <DType dt>
-TPLM_AVX2 inline __m256i block_lanes(__m256i w, __m256i x, const int32_t* init) {
-  if constexpr (dt == DType::Q8_0) {
-    (void)init;
+TPLM_AVX2 inline __m256i block_lanes(__m256i w, __m256i x) {
+  if constexpr (dt == DType::Q8_0)
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)),
                              _mm256_set1_epi16(1));
-  } else {
-    return _mm256_add_epi32(dot4(w, x), load256(init));
-  }
+  else
+    return dot4(w, x);
+}
+
+// Lane k = the sum of v[k]'s 8 lanes.
+TPLM_AVX2 inline __m256i sum_each(const __m256i* v) {
+  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+  return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
+                          _mm256_permute2x128_si256(a, b, 0x31));
 }
 
 // f16 to f32 with F16C (exact, like format/half.hpp's f16_to_f32).
@@ -147,7 +154,7 @@ TPLM_AVX2 inline void store256(uint8_t* p, __m256i v) {
 template <DType dt>
 TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   for (int64_t i = 0; i < n; ++i) {
-    uint8_t* u = p.u.data() + i * p.cols;
+    uint8_t* u = p.u.data() + i * p.ustride;
     if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
       for (int64_t b = 0; b < p.cols / 32; ++b) {
         __m256i v;
@@ -191,8 +198,10 @@ template <DType dt>
 struct RawRows32 {
   static constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
   const uint8_t* const* row;
+  // Blocks b .. b + 7, 16 blocks ahead (decode reads each row once, in order).
   TPLM_AVX2 void prefetch(int r, int64_t b) const {
-    _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes), _MM_HINT_T0);
+    for (int64_t off = 0; off < 8 * kBytes; off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes + off), _MM_HINT_T0);
   }
   // Block b's 32 values for block_lanes, and its d.
   TPLM_AVX2 __m256i values(int r, int64_t b) const {
@@ -218,7 +227,7 @@ struct PackedRows32 {
     else
       return u;
   }
-  TPLM_AVX2 float scale(int r, int64_t b) const { return p->drow(i + r)[8 * b]; }
+  TPLM_AVX2 float scale(int r, int64_t b) const { return p->drow(i + r)[b]; }
 };
 
 template <DType dt, int R>
@@ -265,40 +274,45 @@ struct PackedRowsK {
 
 // ---------------------------------------------------------------- tiles
 
-// Q8_0 and Q4_0: R rows of src x C tokens from t0.
+// Q8_0 and Q4_0: R rows of src x C tokens from t0, 8 blocks at a time: their
+// 8 sums in one vector, lanes 0-7 of the 16 (h = 0) for an even 8, else 8-15.
 template <DType dt, class Src, int R, int C>
 TPLM_AVX2 void tile32(const Src src, const QuantActs& a, int64_t t0, float* out) {
-  const int64_t nb = a.cols / 32;
+  const int64_t nb = a.cols / 32, n8 = (nb + 7) / 8;
   __m256 acc[R][C][2];
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-  // Block b goes to lanes 0-7 (h = 0) when even, 8-15 (h = 1) when odd; h is
-  // a constant in each call so the accumulators stay in registers.
-  const auto block = [&](int64_t b, auto half) TPLM_AVX2 {
+  // h is a constant in each call so the accumulators stay in registers.
+  const auto eight = [&](int64_t j, auto half) TPLM_AVX2 {
     constexpr int h = decltype(half)::value;
-    __m256i x[C];
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) x[c] = load256(a.qrow(t0 + c) + 32 * b);
+    const int64_t b0 = 8 * j;
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
-      src.prefetch(r, b);
-      const __m256i w = src.values(r, b);
-      const float sw = src.scale(r, b);
+      alignas(32) float dw[8];
+      for (int l = 0; l < 8; ++l) dw[l] = b0 + l < nb ? src.scale(r, b0 + l) : 0.0f;
+      src.prefetch(r, b0);
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
-        const __m256i L = block_lanes<dt>(w, x[c], a.initrow(t0 + c) + 8 * b);
-        const __m256 s = _mm256_set1_ps(sw * a.drow(t0 + c)[b]);
-        acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(L), s, acc[r][c][h]);
+        const int8_t* x = a.qrow(t0 + c);
+        __m256i lanes[8];
+        TPLM_UNROLL
+        for (int l = 0; l < 8; ++l)
+          lanes[l] = b0 + l < nb ? block_lanes<dt>(src.values(r, b0 + l), load256(x + 32 * (b0 + l)))
+                                 : _mm256_setzero_si256();
+        __m256i sums = sum_each(lanes);
+        if constexpr (dt == DType::Q4_0) sums = _mm256_add_epi32(sums, load256(a.iblkrow(t0 + c) + b0));
+        const __m256 d = _mm256_mul_ps(_mm256_load_ps(dw), _mm256_loadu_ps(a.drow(t0 + c) + b0));
+        acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc[r][c][h]);
       }
     }
   };
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    block(b, std::integral_constant<int, 0>{});
-    block(b + 1, std::integral_constant<int, 1>{});
+  int64_t j = 0;
+  for (; j + 2 <= n8; j += 2) {
+    eight(j, std::integral_constant<int, 0>{});
+    eight(j + 1, std::integral_constant<int, 1>{});
   }
-  if (b < nb) block(b, std::integral_constant<int, 0>{});
+  if (j < n8) eight(j, std::integral_constant<int, 0>{});
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});

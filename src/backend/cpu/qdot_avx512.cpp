@@ -1,10 +1,15 @@
 // The integer kernels with AVX-512 VNNI (vpdpbusd: 64 u8 x s8 products summed
-// in groups of 4 into 16 int32 lanes per instruction). Lane l of step s (64
-// elements) holds elements 64s + 4l .. 64s + 4l + 3, as in the scalar
-// reference (qdot.cpp), and every float operation is the reference's, so the
-// results are its bits. A tile of R rows x C tokens decodes each weight step
-// once for C tokens (the prefill GEMM); the tile shape never changes an
-// output's arithmetic.
+// in groups of 4 into 16 int32 lanes per instruction), every float operation
+// the scalar reference's (qdot.cpp), so the results are its bits.
+//   K-quants: lane l of step s (64 elements) holds elements 64s + 4l .. + 3.
+//   Q8_0, Q4_0: a group of 16 blocks ends as one vector of their 16 exact
+//   sums, lane l = block 16g + l. Decode reads the file's bytes in element
+//   order and folds each block's 8 lanes into its own (group_sums); packed
+//   rows (a batch) are stored so that lane l of all 8 steps is block l, and
+//   the sums come out of vpdpbusd with no folding (one float multiply-add per
+//   block and token, not per 4 elements).
+// A tile of R rows x C tokens decodes each weight step once for C tokens (the
+// prefill GEMM); the tile shape never changes an output's arithmetic.
 #if defined(__x86_64__)
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*()
 // and then warn that the undefined value may be used (a false positive).
@@ -40,11 +45,6 @@ TPLM_AVX512 inline __m256i load256(const uint8_t* p) {
 }
 TPLM_AVX512 inline __m128i load128(const uint8_t* p) {
   return _mm_loadu_si128(static_cast<const __m128i*>(vp(p)));
-}
-
-// A 16-lane float vector: lanes 0-7 = a, 8-15 = b.
-TPLM_AVX512 inline __m512 pair(float a, float b) {
-  return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
 }
 
 TPLM_AVX512 inline float reduce16(__m512 v) {
@@ -165,21 +165,115 @@ TPLM_AVX512 inline __m512i k_scale_index(int s) {
     return _mm512_inserti64x4(_mm512_set1_epi32(2 * s), _mm256_set1_epi32(2 * s + 1), 1);
 }
 
+// ---------------------------------------------------------------- Q8_0, Q4_0 groups
+
+// Block b's 32 unsigned values, 0 past the row's nb blocks.
+template <DType dt>
+TPLM_AVX512 inline __m256i block_values(const uint8_t* row, int64_t b, int64_t nb) {
+  if (b >= nb) return _mm256_setzero_si256();
+  return _mm512_castsi512_si256(load_one<dt>(row, b));
+}
+
+// Rows in[0..7] of 8 int32 as columns: out[k] = (in[0][k], ..., in[7][k]).
+TPLM_AVX512 inline void transpose8x8(const __m256i* in, __m256i* out) {
+  __m256i t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_epi32(in[i], in[i + 1]);
+    t[i + 1] = _mm256_unpackhi_epi32(in[i], in[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int k = 0; k < 4; ++k) {
+    out[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
+    out[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
+  }
+}
+
+// A row's nb blocks in the order of QuantActs::qt: step k of group g is the
+// 4 values 4k .. 4k + 3 of each of the group's 16 blocks.
+template <DType dt>
+TPLM_AVX512 void pack_groups(const uint8_t* row, int64_t nb, uint8_t* u) {
+  for (int64_t g = 0; g < q32_groups(nb * 32); ++g) {
+    __m256i blk[16], lo[8], hi[8];
+    for (int l = 0; l < 16; ++l) blk[l] = block_values<dt>(row, 16 * g + l, nb);
+    transpose8x8(blk, lo);
+    transpose8x8(blk + 8, hi);
+    for (int k = 0; k < 8; ++k)
+      _mm512_storeu_si512(u + 512 * g + 64 * k,
+                          _mm512_inserti64x4(_mm512_castsi256_si512(lo[k]), hi[k], 1));
+  }
+}
+
+// The 16 block sums of group g of a row in element order (decode): each pair
+// of blocks is one vpdpbusd of 2 x 8 lanes, whose lanes are then folded so
+// that lane l holds all of block 16g + l (0 past the row's nb blocks). The
+// activations' offset term (iblk) is added by the caller.
+template <DType dt>
+TPLM_AVX512 inline __m512i group_sums(const uint8_t* row, int64_t g, int64_t nb, const int8_t* x) {
+  const int64_t b0 = 16 * g;
+  __m512i quad[4];  // blocks b0 + 4i + c in 128-bit chunk c, 4 lanes each
+  TPLM_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    __m512i pairs[2];
+    TPLM_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int64_t b = b0 + 4 * i + 2 * h;
+      if (b + 2 <= nb) {
+        pairs[h] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), load_pair<dt>(row, b),
+                                       load512(x + 32 * b));
+      } else if (b < nb) {  // the odd last block: lanes 0-7
+        pairs[h] = _mm512_dpbusd_epi32(
+            _mm512_setzero_si512(), load_one<dt>(row, b),
+            _mm512_zextsi256_si512(load256(static_cast<const uint8_t*>(vp(x + 32 * b)))));
+      } else {
+        pairs[h] = _mm512_setzero_si512();
+      }
+    }
+    // [A0 A1 | B0 B1], [C0 C1 | D0 D1] -> [A0 B0 C0 D0] + [A1 B1 C1 D1]
+    quad[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_i32x4(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+  // Sum each chunk's 4 lanes: chunk c, lane i of s = block b0 + 4i + c.
+  const __m512i u0 = _mm512_add_epi32(_mm512_unpacklo_epi32(quad[0], quad[1]),
+                                      _mm512_unpackhi_epi32(quad[0], quad[1]));
+  const __m512i u1 = _mm512_add_epi32(_mm512_unpacklo_epi32(quad[2], quad[3]),
+                                      _mm512_unpackhi_epi32(quad[2], quad[3]));
+  const __m512i s =
+      _mm512_add_epi32(_mm512_unpacklo_epi64(u0, u1), _mm512_unpackhi_epi64(u0, u1));
+  const __m512i to_block =
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(to_block, s);
+}
+
+// The d of group g's blocks (0 past the row's nb blocks), from the f16 at the
+// start of each block.
+template <DType dt>
+TPLM_AVX512 inline __m512 group_scales(const uint8_t* row, int64_t g, int64_t nb) {
+  constexpr int kBytes = dt == DType::Q8_0 ? 34 : 18;
+  const int64_t n = std::min<int64_t>(16, nb - 16 * g);
+  const __mmask16 have = static_cast<__mmask16>((1u << n) - 1u);
+  const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                          12, 13, 14, 15),
+                                        _mm512_set1_epi32(kBytes));
+  const __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), have, at,
+                                                row + kBytes * 16 * g, 1);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+}
+
 // ---------------------------------------------------------------- packed rows
 
 // n rows unpacked with the decoders above (PackedRows in qdot.hpp).
 template <DType dt>
 TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
   for (int64_t i = 0; i < n; ++i) {
-    uint8_t* u = p.u.data() + i * p.cols;
+    uint8_t* u = p.u.data() + i * p.ustride;
     if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
-      const int64_t nb = p.cols / 32;
-      int64_t b = 0;
-      for (; b + 2 <= nb; b += 2) _mm512_storeu_si512(u + 32 * b, load_pair<dt>(wrow[i], b));
-      if (b < nb)
-        _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(u + 32 * b)),
-                            _mm512_castsi512_si256(load_one<dt>(wrow[i], b)));
-      for (b = 0; b < nb; ++b) pack_scales(p, i, b, block_d<dt>(wrow[i], b));
+      pack_groups<dt>(wrow[i], p.cols / 32, p.u.data() + i * p.ustride);
+      for (int64_t b = 0; b < p.cols / 32; ++b) pack_scales(p, i, b, block_d<dt>(wrow[i], b));
     } else {
       constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
       for (int64_t B = 0; B < p.cols / 256; ++B) {
@@ -203,44 +297,6 @@ TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p)
 // decoded as it is read (decode: T = 1 streams the weights once), or rows
 // unpacked once per call (PackedRows: a batch of tokens). Both give a tile the
 // same integers and scales, so its outputs have the same bits.
-template <DType dt>
-struct RawRows32 {
-  const uint8_t* const* row;
-  TPLM_AVX512 void prefetch(int r, int64_t b) const {
-    constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
-    _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes), _MM_HINT_T0);
-    if constexpr (dt == DType::Q8_0)
-      _mm_prefetch(reinterpret_cast<const char*>(row[r] + (b + 16) * kBytes + 64), _MM_HINT_T0);
-  }
-  // Blocks b and b + 1: 64 values, and their d in lanes 0-7 and 8-15.
-  TPLM_AVX512 __m512i values(int r, int64_t b) const { return load_pair<dt>(row[r], b); }
-  TPLM_AVX512 __m512 scales(int r, int64_t b) const {
-    return pair(block_d<dt>(row[r], b), block_d<dt>(row[r], b + 1));
-  }
-  // Block b alone (the odd last one of a row).
-  TPLM_AVX512 __m512i last_values(int r, int64_t b) const { return load_one<dt>(row[r], b); }
-  TPLM_AVX512 float last_scale(int r, int64_t b) const { return block_d<dt>(row[r], b); }
-};
-
-// Each row's pointers taken once, so the tile keeps them in registers.
-template <int R>
-struct PackedRows32 {
-  const uint8_t* u[R];
-  const float* d[R];
-  PackedRows32(const PackedRows& p, int64_t i) {
-    for (int r = 0; r < R; ++r) u[r] = p.urow(i + r), d[r] = p.drow(i + r);
-  }
-  TPLM_AVX512 void prefetch(int, int64_t) const {}
-  TPLM_AVX512 __m512i values(int r, int64_t b) const { return load512(u[r] + 32 * b); }
-  TPLM_AVX512 __m512 scales(int r, int64_t b) const {
-    return _mm512_loadu_ps(d[r] + 8 * b);  // d_b x 8, d_b+1 x 8
-  }
-  TPLM_AVX512 __m512i last_values(int r, int64_t b) const {
-    return _mm512_zextsi256_si512(load256(u[r] + 32 * b));
-  }
-  TPLM_AVX512 float last_scale(int r, int64_t b) const { return d[r][8 * b]; }
-};
-
 template <DType dt, int R>
 struct RawRowsK {
   static constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
@@ -284,63 +340,90 @@ struct PackedRowsK {
 
 // ---------------------------------------------------------------- tiles
 
-// Q8_0 and Q4_0 (their offsets are in the activations' init): R rows of src x
-// C tokens from t0.
-template <class Src, int R, int C>
-TPLM_AVX512 void tile32(const Src src, const QuantActs& a, int64_t t0, float* out) {
+// lane += float(S) * (d_w * d_x), fused: one output's lanes for a group.
+TPLM_AVX512 inline __m512 add_group(__m512 acc, __m512i sums, __m512 dw, __m512 dx) {
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(dw, dx), acc);
+}
+
+// Q8_0 and Q4_0, decode: R rows read from the weight's bytes x C tokens from t0.
+template <DType dt, int R, int C>
+TPLM_AVX512 void tile32_raw(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
+                            float* out) {
+  constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
   const int64_t nb = a.cols / 32;
-  const int8_t* xq[C];
-  const int32_t* xi[C];
-  const float* dx[C];
-  const float* dx8[C];
-  TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    xq[c] = a.qrow(t0 + c);
-    xi[c] = a.initrow(t0 + c);
-    dx[c] = a.drow(t0 + c);
-    dx8[c] = a.d8row(t0 + c);
-  }
   __m512 acc[R][C];
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    __m512i x[C], init[C];
-    __m512 sx[C];
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      x[c] = load512(xq[c] + 32 * b);
-      init[c] = load512(xi[c] + 8 * b);
-      sx[c] = _mm512_loadu_ps(dx8[c] + 8 * b);  // pair(dx[c][b], dx[c][b + 1])
-    }
+  for (int64_t g = 0; g < a.groups; ++g) {
+    __m512 dw[R];
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
-      src.prefetch(r, b);
-      const __m512i w = src.values(r, b);
-      const __m512 sw = src.scales(r, b);
+      // The group after next (the rows are read once, in order).
+      const uint8_t* ahead = wrow[r] + kBytes * 16 * (g + 2);
       TPLM_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(L), _mm512_mul_ps(sw, sx[c]), acc[r][c]);
+      for (int off = 0; off < kBytes * 16; off += 64) _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+      dw[r] = group_scales<dt>(wrow[r], g, nb);
+    }
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m512 dx = _mm512_loadu_ps(a.drow(t0 + c) + 16 * g);
+      const __m512i ib = load512(a.iblkrow(t0 + c) + 16 * g);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i sums =
+            _mm512_add_epi32(group_sums<dt>(wrow[r], g, nb, a.qrow(t0 + c)), ib);
+        acc[r][c] = add_group(acc[r][c], sums, dw[r], dx);
       }
     }
   }
-  if (b < nb) {  // one block left: lanes 0-7 only
-    const __mmask16 lo = 0x00ff;
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
+}
+
+// Q8_0 and Q4_0, a batch: packed rows [i, i + R) x C tokens from t0. Lane l
+// of every step is block 16g + l, so 8 vpdpbusd give each block's sum.
+template <int R, int C>
+TPLM_AVX512 void tile32_packed(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
+                               float* out) {
+  const uint8_t* u[R];
+  const float* dw[R];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) u[r] = p.urow(i + r), dw[r] = p.drow(i + r);
+  const int8_t* x[C];
+  TPLM_UNROLL
+  for (int c = 0; c < C; ++c) x[c] = a.qtrow(t0 + c);
+  __m512 acc[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < a.groups; ++g) {
+    __m512i sums[R][C];
     TPLM_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const __m512i w = src.last_values(r, b);
-      const float sw = src.last_scale(r, b);
+    for (int c = 0; c < C; ++c) {
+      const __m512i ib = load512(a.iblkrow(t0 + c) + 16 * g);
       TPLM_UNROLL
-      for (int c = 0; c < C; ++c) {
-        const __m512i x = _mm512_zextsi256_si512(
-            load256(static_cast<const uint8_t*>(static_cast<const void*>(xq[c] + 32 * b))));
-        const __m512i init = _mm512_maskz_loadu_epi32(lo, xi[c] + 8 * b);
-        const __m512i L = _mm512_dpbusd_epi32(init, w, x);
-        acc[r][c] = _mm512_mask3_fmadd_ps(_mm512_cvtepi32_ps(L), _mm512_set1_ps(sw * dx[c][b]),
-                                          acc[r][c], lo);
+      for (int r = 0; r < R; ++r) sums[r][c] = ib;
+    }
+    TPLM_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      __m512i xs[C];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) xs[c] = load512(x[c] + 512 * g + 64 * k);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i w = load512(u[r] + 512 * g + 64 * k);
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) sums[r][c] = _mm512_dpbusd_epi32(sums[r][c], w, xs[c]);
       }
+    }
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m512 dx = _mm512_loadu_ps(a.drow(t0 + c) + 16 * g);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r)
+        acc[r][c] = add_group(acc[r][c], sums[r][c], _mm512_loadu_ps(dw[r] + 16 * g), dx);
     }
   }
   TPLM_UNROLL
@@ -415,7 +498,7 @@ template <DType dt, int R, int C>
 TPLM_AVX512 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
                              float* out) {
   if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
-    tile32<RawRows32<dt>, R, C>(RawRows32<dt>{wrow}, a, t0, out);
+    tile32_raw<dt, R, C>(wrow, a, t0, out);
   } else {
     tile_k<dt, RawRowsK<dt, R>, R, C>(RawRowsK<dt, R>{wrow, {}, {}}, a, t0, out);
   }
@@ -426,25 +509,142 @@ template <DType dt, int R, int C>
 TPLM_AVX512 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
                               float* out) {
   if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
-    tile32<PackedRows32<R>, R, C>(PackedRows32<R>(p, i), a, t0, out);
+    tile32_packed<R, C>(p, i, a, t0, out);
   } else {
     tile_k<dt, PackedRowsK<R>, R, C>(PackedRowsK<R>{&p, i}, a, t0, out);
   }
 }
 
 // Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time.
-constexpr int kTileRows = 4, kTileTokensQ32 = 3, kTileTokensK = 2;
+constexpr int kTileRows = 4, kTileTokensQ32 = 2, kTileTokensK = 2;
 // Q6_K's tile also holds each token's init vector: 2 tokens measured faster.
-constexpr int kPackRows = 4, kPackTokensQ32 = 4, kPackTokensK = 4, kPackTokensQ6K = 2;
+constexpr int kPackRows = 4, kPackTokensQ32 = 3, kPackTokensK = 4, kPackTokensQ6K = 2;
 constexpr int kPackMinTokens = 4;
 #define TPLM_QDOT_TARGET TPLM_AVX512
 #include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
 #undef TPLM_QDOT_TARGET
 
+// ---------------------------------------------------------------- regrouped rows
+
+// Q8_0 and Q4_0 rows regrouped on load (WeightLayout::CpuGroups, qdot.hpp): R
+// rows x C tokens from t0; each step's 4-byte lane l is block 16g + l, as in
+// the activations' qt, so vpdpbusd gives each block's sum directly, reading
+// the weight's bytes once (masked loads take a row's last, shorter group).
+template <DType dt, int R, int C>
+TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
+                              float* out) {
+  constexpr int64_t kBytes = dt == DType::Q8_0 ? 34 : 18;
+  const int64_t nb = a.cols / 32;
+  __m512 acc[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  const __m512i nib = _mm512_set1_epi8(0x0f);
+  for (int64_t g = 0; g < a.groups; ++g) {
+    const int64_t n = std::min<int64_t>(16, nb - 16 * g), step = 4 * n;
+    const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1u);
+    const uint8_t* grp[R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      grp[r] = wrow[r] + kBytes * 16 * g;
+      // The group after next (the rows are read once, in order).
+      TPLM_UNROLL
+      for (int off = 0; off < kBytes * 16; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 2 * kBytes * 16 + off), _MM_HINT_T0);
+    }
+    __m512i sums[R][C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m512i ib = load512(a.iblkrow(t0 + c) + 16 * g);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) sums[r][c] = ib;
+    }
+    const auto x = [&](int c, int k) TPLM_AVX512 {
+      return load512(a.qtrow(t0 + c) + 512 * g + 64 * k);
+    };
+    if constexpr (dt == DType::Q8_0) {
+      TPLM_UNROLL
+      for (int k = 0; k < 8; ++k) {
+        __m512i xs[C];
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) xs[c] = x(c, k);
+        TPLM_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m512i w = _mm512_maskz_loadu_epi32(lanes, grp[r] + 2 * n + step * k);
+          TPLM_UNROLL
+          for (int c = 0; c < C; ++c) sums[r][c] = _mm512_dpbusd_epi32(sums[r][c], w, xs[c]);
+        }
+      }
+    } else {
+      TPLM_UNROLL
+      for (int k = 0; k < 4; ++k) {
+        TPLM_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m512i v = _mm512_maskz_loadu_epi32(lanes, grp[r] + 2 * n + step * k);
+          const __m512i lo = _mm512_and_si512(v, nib);
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+          TPLM_UNROLL
+          for (int c = 0; c < C; ++c) {
+            sums[r][c] = _mm512_dpbusd_epi32(sums[r][c], lo, x(c, k));
+            sums[r][c] = _mm512_dpbusd_epi32(sums[r][c], hi, x(c, k + 4));
+          }
+        }
+      }
+    }
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512 dw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, grp[r]));
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c)
+        acc[r][c] = add_group(acc[r][c], sums[r][c], dw, _mm512_loadu_ps(a.drow(t0 + c) + 16 * g));
+    }
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
+}
+
+// Rows [r, r + R) x tokens [t0, t1): C tokens at a time, then one at a time.
+template <DType dt, int R, int C>
+TPLM_AVX512 void grouped_tokens(const WeightView& w, const QuantActs& a, const float* bias,
+                                float* y, int64_t r, int64_t t0, int64_t t1) {
+  const int64_t rb = row_bytes(w);
+  const uint8_t* wrow[R];
+  for (int i = 0; i < R; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
+  float out[R * C];
+  int64_t t = t0;
+  for (; t + C <= t1; t += C) {
+    tile_grouped<dt, R, C>(wrow, a, t, out);
+    store_tile<R, C>(out, bias, y, w.rows, r, t);
+  }
+  for (; t < t1; ++t) {
+    tile_grouped<dt, R, 1>(wrow, a, t, out);
+    store_tile<R, 1>(out, bias, y, w.rows, r, t);
+  }
+}
+
+template <DType dt>
+TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const float* bias, float* y,
+                              int64_t r0, int64_t r1) {
+  constexpr int R = 4, C = dt == DType::Q8_0 ? 3 : 2;
+  // Tokens in chunks whose activations stay in the L2 cache.
+  const int64_t chunk = std::max<int64_t>(C, (256 * 1024 / std::max<int64_t>(a.cols, 1)) / C * C);
+  for (int64_t t0 = 0; t0 < a.T; t0 += chunk) {
+    const int64_t t1 = std::min(a.T, t0 + chunk);
+    int64_t r = r0;
+    for (; r + R <= r1; r += R) grouped_tokens<dt, R, C>(w, a, bias, y, r, t0, t1);
+    for (; r < r1; ++r) grouped_tokens<dt, 1, C>(w, a, bias, y, r, t0, t1);
+  }
+}
+
 }  // namespace
 
 void qmatmul_rows_avx512(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                          int64_t r0, int64_t r1) {
+  if (w.layout == WeightLayout::CpuGroups) {
+    if (w.dtype == DType::Q8_0) return rows_grouped<DType::Q8_0>(a, w, bias, y, r0, r1);
+    return rows_grouped<DType::Q4_0>(a, w, bias, y, r0, r1);
+  }
   qmatmul_rows_level(a, w, bias, y, r0, r1);
 }
 

@@ -102,7 +102,10 @@ __attribute__((noinline)) TPLM_QDOT_TARGET void rows_packed(const QuantActs& a, 
     const int64_t n = std::min<int64_t>(R, r1 - r);
     const uint8_t* wrow[R];
     for (int64_t i = 0; i < n; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
-    pack_rows<dt>(wrow, n, p);
+    if (w.layout == WeightLayout::CpuGroups)  // a level that reads them in element order
+      ungroup_rows(wrow, n, p);
+    else
+      pack_rows<dt>(wrow, n, p);
     // Fetch the next rows' bytes while this tile runs over the tokens, so that
     // the next pack does not wait on memory (a prefetch never faults).
     const uint8_t* next = static_cast<const uint8_t*>(w.data) + (r + n) * rb;
@@ -125,7 +128,7 @@ TPLM_QDOT_TARGET void rows_any(const QuantActs& a, const WeightView& w, const fl
   const int64_t chunk = std::max<int64_t>(C, (256 * 1024 / std::max<int64_t>(a.cols, 1)) / C * C);
   for (int64_t t0 = 0; t0 < a.T; t0 += chunk) {
     const int64_t t1 = std::min(a.T, t0 + chunk);
-    if (t1 - t0 >= kPackMinTokens) {
+    if (t1 - t0 >= kPackMinTokens || w.layout == WeightLayout::CpuGroups) {
       rows_packed<dt>(a, w, bias, y, r0, r1, t0, t1);
       continue;
     }
