@@ -6,9 +6,9 @@
 
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
-#include "format/half.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
+#include "format/half.hpp"
 
 namespace tplm {
 namespace {

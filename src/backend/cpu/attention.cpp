@@ -62,8 +62,8 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
   float* scores = scratch + hd;  // pos0 + T floats
   const KvReader keys{s.kv_type, static_cast<const uint8_t*>(k_cache), row_bytes, head_bytes, hd,
                       head};
-  const KvReader values{s.kv_type, static_cast<const uint8_t*>(v_cache), row_bytes, head_bytes,
-                        hd, head};
+  const KvReader values{s.kv_type, static_cast<const uint8_t*>(v_cache), row_bytes, head_bytes, hd,
+                        head};
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t j = j0; j < j1; ++j) {
     const int64_t t = j / s.n_heads, h = j % s.n_heads, kvh = h / group;
@@ -88,7 +88,8 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
     for (int64_t p = 0; p < n_pos; ++p) scores[p] /= sum;
     const CachedHead v0 = values.at(0, kvh);
     if (s.kv_type != KvType::Q8_0) {  // read in place: all positions in one call
-      add_scaled_rows(v0.type, static_cast<const uint8_t*>(v0.row), row_bytes, scores, n_pos, o, hd);
+      add_scaled_rows(v0.type, static_cast<const uint8_t*>(v0.row), row_bytes, scores, n_pos, o,
+                      hd);
       continue;
     }
     for (int64_t p = 0; p < n_pos; ++p) {

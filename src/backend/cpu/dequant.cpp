@@ -37,7 +37,8 @@ void dequantize_row(const WeightView& w, int64_t r, float* out) {
     ungroup_rows(&row, 1, p);
     const int offset = weight_offset(w.dtype);
     for (int64_t e = 0; e < w.cols; ++e)
-      out[e] = p.d[static_cast<size_t>(e / 32)] * static_cast<float>(p.u[static_cast<size_t>(e)] - offset);
+      out[e] = p.d[static_cast<size_t>(e / 32)] *
+               static_cast<float>(p.u[static_cast<size_t>(e)] - offset);
     return;
   }
   dequantize(w.dtype, row, w.cols, out);

@@ -53,8 +53,8 @@ void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t 
   add_scaled_row_scalar(row_type, a, row, o, n);
 }
 
-void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a,
-                     int64_t n, float* o, int64_t len) {
+void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a, int64_t n,
+                     float* o, int64_t len) {
 #if defined(__x86_64__)
   if (have_avx2()) return add_scaled_rows_avx2(row_type, rows, stride, a, n, o, len);
 #endif

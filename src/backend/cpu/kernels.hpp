@@ -57,8 +57,8 @@ float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n);
 void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n);
 // add_scaled_row for rows p = 0 .. n - 1 (row p at rows + p * stride bytes,
 // weight a[p]), in that order for each element: o stays in registers.
-void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a,
-                     int64_t n, float* o, int64_t len);
+void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a, int64_t n,
+                     float* o, int64_t len);
 
 // The two implementations (x86-64 only for the second).
 void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,

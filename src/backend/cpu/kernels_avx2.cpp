@@ -279,7 +279,8 @@ TPLM_AVX2 void add_scaled_all(const uint8_t* rows, int64_t stride, const float* 
   for (; i + 8 <= len; i += 8) add_scaled_columns<dt, 1>(rows, stride, a, n, o, i);
   if (i < len)
     for (int64_t p = 0; p < n; ++p)
-      add_scaled<dt>(a[p], static_cast<const void*>(rows + p * stride + (dt == DType::F32 ? 4 : 2) * i),
+      add_scaled<dt>(a[p],
+                     static_cast<const void*>(rows + p * stride + (dt == DType::F32 ? 4 : 2) * i),
                      o + i, len - i);
 }
 

@@ -33,16 +33,16 @@ inline int64_t q32_groups(int64_t cols) {
 struct QuantActs {
   DType wtype = DType::Q8_0;
   int64_t T = 0, cols = 0;
-  int64_t block = 32;          // elements per scale: 32 or 256
-  int64_t dstride = 0;         // floats per token in d: 16 per group, or cols / 256
-  int64_t groups = 0;          // Q8_0, Q4_0: q32_groups(cols)
-  std::vector<int8_t> q;       // [T, cols], in [-127, 127]
-  std::vector<float> d;        // [T, dstride]: each block's scale (0 past the row's blocks)
-  std::vector<int8_t> qt;      // Q8_0, Q4_0: [T, 512 * groups]: byte 64k + 4l + j of group g
-                               // is element 4k + j of block 16g + l (0 past the row's blocks)
-  std::vector<int32_t> iblk;   // Q8_0, Q4_0: [T, 16 * groups]: -offset * (sum of the block's q)
-  std::vector<int32_t> init;   // Q6_K: [T, cols / 4]: -offset * (sum of 4 consecutive q)
-  std::vector<int32_t> bsum;   // [T, cols / 32]: sum of 32 consecutive q
+  int64_t block = 32;         // elements per scale: 32 or 256
+  int64_t dstride = 0;        // floats per token in d: 16 per group, or cols / 256
+  int64_t groups = 0;         // Q8_0, Q4_0: q32_groups(cols)
+  std::vector<int8_t> q;      // [T, cols], in [-127, 127]
+  std::vector<float> d;       // [T, dstride]: each block's scale (0 past the row's blocks)
+  std::vector<int8_t> qt;     // Q8_0, Q4_0: [T, 512 * groups]: byte 64k + 4l + j of group g
+                              // is element 4k + j of block 16g + l (0 past the row's blocks)
+  std::vector<int32_t> iblk;  // Q8_0, Q4_0: [T, 16 * groups]: -offset * (sum of the block's q)
+  std::vector<int32_t> init;  // Q6_K: [T, cols / 4]: -offset * (sum of 4 consecutive q)
+  std::vector<int32_t> bsum;  // [T, cols / 32]: sum of 32 consecutive q
   const int8_t* qrow(int64_t t) const { return q.data() + t * cols; }
   const float* drow(int64_t t) const { return d.data() + t * dstride; }
   const int8_t* qtrow(int64_t t) const { return qt.data() + t * 512 * groups; }
@@ -70,7 +70,8 @@ struct PackedRows {
                              // super-block has the scale of group 4s + l / 4
   std::vector<int32_t> m;    // [rows, cols / 32]: Q4_K, Q5_K: each sub-block's min
   int64_t ustride = 0;       // cols, or 512 per group for Q8_0, Q4_0
-  int64_t dstride = 0;       // 16 per group; K-quants 8 per super-block + 8 (a 16-float load stays inside)
+  int64_t dstride =
+      0;  // 16 per group; K-quants 8 per super-block + 8 (a 16-float load stays inside)
   const uint8_t* urow(int64_t i) const { return u.data() + i * ustride; }
   const float* drow(int64_t i) const { return d.data() + i * dstride; }
   const float* dminrow(int64_t i) const { return dmin.data() + i * (cols / 256); }

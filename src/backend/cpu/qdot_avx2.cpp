@@ -298,10 +298,12 @@ TPLM_AVX2 void tile32(const Src src, const QuantActs& a, int64_t t0, float* out)
         __m256i lanes[8];
         TPLM_UNROLL
         for (int l = 0; l < 8; ++l)
-          lanes[l] = b0 + l < nb ? block_lanes<dt>(src.values(r, b0 + l), load256(x + 32 * (b0 + l)))
-                                 : _mm256_setzero_si256();
+          lanes[l] = b0 + l < nb
+                         ? block_lanes<dt>(src.values(r, b0 + l), load256(x + 32 * (b0 + l)))
+                         : _mm256_setzero_si256();
         __m256i sums = sum_each(lanes);
-        if constexpr (dt == DType::Q4_0) sums = _mm256_add_epi32(sums, load256(a.iblkrow(t0 + c) + b0));
+        if constexpr (dt == DType::Q4_0)
+          sums = _mm256_add_epi32(sums, load256(a.iblkrow(t0 + c) + b0));
         const __m256 d = _mm256_mul_ps(_mm256_load_ps(dw), _mm256_loadu_ps(a.drow(t0 + c) + b0));
         acc[r][c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc[r][c][h]);
       }
