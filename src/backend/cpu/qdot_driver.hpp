@@ -133,7 +133,10 @@ TPLM_QDOT_TARGET void rows_any(const QuantActs& a, const WeightView& w, const fl
       continue;
     }
     int64_t r = r0;
-    for (; r + R <= r1; r += R) rows_tokens<dt, R, C>(w, a, bias, y, r, t0, t1);
+    // One token (decode) streams one row at a time: from memory, R rows at
+    // once measured slower (32768 x 2048, 2 threads, AVX2: Q8_0 14 vs 41 GB/s).
+    if (t1 - t0 > 1)
+      for (; r + R <= r1; r += R) rows_tokens<dt, R, C>(w, a, bias, y, r, t0, t1);
     for (; r < r1; ++r) rows_tokens<dt, 1, C>(w, a, bias, y, r, t0, t1);
   }
 }
