@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
@@ -153,6 +154,25 @@ TEST(CpuMatmul, EveryLevelMatchesTheScalarKernels) {
 
 // Activations of very different sizes in one row (blocks of zeros, tiny and
 // huge values) quantize per block: each block keeps its own precision.
+// The word-wise unpacking of a Q4_K / Q5_K super-block's 6-bit scales and
+// mins (the AVX-512 decode) gives unpack_k_scales' values for any 12 bytes.
+TEST(CpuMatmul, KQuantScaleBytesEqualTheBytewiseUnpacking) {
+  std::mt19937 rng(12);
+  for (int i = 0; i < 100000; ++i) {
+    uint8_t s[12];
+    for (auto& b : s) b = static_cast<uint8_t>(rng());
+    if (i < 256) std::fill(std::begin(s), std::end(s), static_cast<uint8_t>(i));
+    int32_t sc[8], m[8];
+    cpu::unpack_k_scales(s, sc, m);
+    uint64_t sc8 = 0, m8 = 0;
+    cpu::unpack_k_scale_bytes(s, sc8, m8);
+    for (int j = 0; j < 8; ++j) {
+      ASSERT_EQ(static_cast<int32_t>((sc8 >> (8 * j)) & 0xff), sc[j]) << i << " sc " << j;
+      ASSERT_EQ(static_cast<int32_t>((m8 >> (8 * j)) & 0xff), m[j]) << i << " m " << j;
+    }
+  }
+}
+
 TEST(CpuMatmul, QuantizedActivationsKeepEachBlocksScale) {
   for (DType dt : kIntDtypes) {
     const int64_t cols = 1024;

@@ -8,6 +8,7 @@
 // products: per block for Q8_0 / Q4_0, per group of 4 elements for the
 // K-quants), then the same float arithmetic in the same order.
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -135,6 +136,20 @@ inline float hsum16(const float* v) {
   for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
   for (int i = 0; i < 2; ++i) s2[i] = s4[i] + s4[i + 2];
   return s2[0] + s2[1];
+}
+
+// The same 8 scales and 8 mins, one byte each (byte j of the result is
+// sc[j], resp. m[j]), from the 12 bytes as three little-endian words: a few
+// word operations instead of 16 byte by byte (a shift moves bits between
+// bytes only where the mask then clears them).
+inline void unpack_k_scale_bytes(const uint8_t* s, uint64_t& sc, uint64_t& m) {
+  uint32_t u[3];
+  std::memcpy(u, s, sizeof u);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);
+  const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u);
+  sc = sc_lo | static_cast<uint64_t>(sc_hi) << 32;
+  m = m_lo | static_cast<uint64_t>(m_hi) << 32;
 }
 
 // The six-bit scales and mins of a Q4_K / Q5_K super-block (12 bytes).

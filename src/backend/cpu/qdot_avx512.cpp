@@ -145,10 +145,11 @@ TPLM_AVX512 inline void k_row(const uint8_t* blk, KRow& k) {
     k.d = f16(blk + 208);
     k.dmin = 0.0f;
   } else {
-    alignas(32) int32_t sc[8];
-    unpack_k_scales(blk + 4, sc, k.m);
-    k.base = _mm512_zextsi256_si512(
-        _mm256_load_si256(static_cast<const __m256i*>(static_cast<const void*>(sc))));
+    uint64_t sc, m;  // in registers: a store of 8 int32 then a vector load stalls
+    unpack_k_scale_bytes(blk + 4, sc, m);
+    k.base = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc)));
+    _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(k.m)),
+                        _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(m))));
     k.d = f16(blk);
     k.dmin = f16(blk + 2);
   }
