@@ -345,6 +345,10 @@ TPLM_AVX2 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
       for (int r = 0; r < R; ++r) {
         __m256i wlo, whi, slo, shi;
         src.step(r, B, s, wlo, whi, slo, shi);
+        if constexpr (dt == DType::Q6_K) {  // signed scales: an int16 in the low half
+          slo = _mm256_and_si256(slo, _mm256_set1_epi32(0xffff));
+          shi = _mm256_and_si256(shi, _mm256_set1_epi32(0xffff));
+        }
         TPLM_UNROLL
         for (int c = 0; c < C; ++c) {
           const int8_t* x = a.qrow(t0 + c) + 256 * B + 64 * s;
@@ -354,8 +358,9 @@ TPLM_AVX2 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
             Llo = _mm256_add_epi32(Llo, load256(in));
             Lhi = _mm256_add_epi32(Lhi, load256(in + 8));
           }
-          A[r][c][0] = _mm256_add_epi32(A[r][c][0], _mm256_mullo_epi32(Llo, slo));
-          A[r][c][1] = _mm256_add_epi32(A[r][c][1], _mm256_mullo_epi32(Lhi, shi));
+          // L * sc exactly by int16 pairs (see qdot_avx512.cpp's scale16).
+          A[r][c][0] = _mm256_add_epi32(A[r][c][0], _mm256_madd_epi16(Llo, slo));
+          A[r][c][1] = _mm256_add_epi32(A[r][c][1], _mm256_madd_epi16(Lhi, shi));
         }
       }
     }

@@ -430,6 +430,16 @@ TPLM_AVX512 void tile32_packed(const PackedRows& p, int64_t i, const QuantActs& 
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
 }
 
+// A lane's group sum L times its integer scale in one vpdpwssd (int16 pairs):
+// |L| < 2^15 (at most 4 x 32 x 127) and the scale's high 16 bits are made 0,
+// so lo16(L) * lo16(sc) + hi16(L) * 0 is exactly L * sc. Q6_K's scales are
+// signed: their low 16 bits keep the sign as an int16.
+template <DType dt>
+TPLM_AVX512 inline __m512i scale16(__m512i sc) {
+  if constexpr (dt == DType::Q6_K) return _mm512_and_si512(sc, _mm512_set1_epi32(0xffff));
+  return sc;  // 0 .. 63
+}
+
 // Q4_K, Q5_K, Q6_K: R rows of src x C tokens from t0.
 template <DType dt, class Src, int R, int C>
 TPLM_AVX512 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
@@ -460,11 +470,11 @@ TPLM_AVX512 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512i w = src.values(r, B, s);
-        const __m512i sc = src.scales(r, B, s);
+        const __m512i sc = scale16<dt>(src.scales(r, B, s));
         TPLM_UNROLL
         for (int c = 0; c < C; ++c) {
           const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
-          A[r][c] = _mm512_add_epi32(A[r][c], _mm512_mullo_epi32(L, sc));
+          A[r][c] = _mm512_dpwssd_epi32(A[r][c], L, sc);  // A + L * sc, exactly
         }
       }
     }
