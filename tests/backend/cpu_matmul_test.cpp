@@ -173,6 +173,32 @@ TEST(CpuMatmul, KQuantScaleBytesEqualTheBytewiseUnpacking) {
   }
 }
 
+// The AVX-512 activation quantization gives the portable one's q and d, for
+// ordinary values and for NaN, infinities, signed zeros, subnormals and ties.
+TEST(CpuMatmul, ActivationQuantizationIsTheSameAtEveryLevel) {
+  if (cpu::detected_cpu_level() < cpu::CpuLevel::Avx512) GTEST_SKIP() << "no AVX-512 here";
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-4.0f, 4.0f);
+  const float specials[] = {std::nanf(""), INFINITY, -INFINITY, -0.0f, 0.0f,    1e-40f,
+                            -1e-45f,       0.5f,     1.5f,      2.5f,  -126.5f, 3e38f};
+  for (int64_t B : {32, 256}) {
+    std::vector<float> x(static_cast<size_t>(64 * B));
+    for (size_t i = 0; i < x.size(); ++i) {
+      x[i] = u(rng);
+      if (i % 7 == 0) x[i] = specials[(i / 7) % std::size(specials)];
+      if ((i / static_cast<size_t>(B)) % 5 == 1)
+        x[i] = static_cast<float>(static_cast<int>(i % 255) - 127);  // exact ties
+    }
+    const int64_t nb = 64;
+    std::vector<int8_t> q1(x.size()), q2(x.size());
+    std::vector<float> d1(nb), d2(nb);
+    cpu::quantize_blocks_scalar(x.data(), nb, B, q1.data(), d1.data());
+    cpu::quantize_blocks_avx512(x.data(), nb, B, q2.data(), d2.data());
+    EXPECT_EQ(q1, q2) << "B " << B;
+    EXPECT_TRUE(same_bits(d1, d2)) << "B " << B;
+  }
+}
+
 TEST(CpuMatmul, QuantizedActivationsKeepEachBlocksScale) {
   for (DType dt : kIntDtypes) {
     const int64_t cols = 1024;

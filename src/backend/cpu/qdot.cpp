@@ -92,26 +92,35 @@ void group_acts(QuantActs& a, int64_t t) {
 
 }  // namespace
 
+void quantize_blocks_scalar(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d) {
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    float amax = 0.0f;
+    // std::max, not std::fmax: the same values here (amax starts at 0 and
+    // never is NaN) and inlined, where fmax is a libm call per element.
+    for (int64_t i = 0; i < B; ++i) amax = std::max(amax, std::fabs(x[b * B + i]));
+    const float db = amax / 127.0f;
+    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    d[b] = db;
+    for (int64_t i = 0; i < B; ++i) {
+      float v = round_even(x[b * B + i] * id);
+      v = std::min(127.0f, std::max(-127.0f, v));  // a NaN v gives -127 either way
+      q[b * B + i] = static_cast<int8_t>(v);
+    }
+  }
+}
+
 void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
   const int64_t cols = a.cols, B = a.block, nb = cols / B;
   for (int64_t t = t0; t < t1; ++t) {
     const float* xt = x + t * cols;
     int8_t* q = a.q.data() + t * cols;
     float* d = a.d.data() + t * a.dstride;
-    for (int64_t b = 0; b < nb; ++b) {
-      float amax = 0.0f;
-      // std::max, not std::fmax: the same values here (amax starts at 0 and
-      // never is NaN) and inlined, where fmax is a libm call per element.
-      for (int64_t i = 0; i < B; ++i) amax = std::max(amax, std::fabs(xt[b * B + i]));
-      const float db = amax / 127.0f;
-      const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-      d[b] = db;
-      for (int64_t i = 0; i < B; ++i) {
-        float v = round_even(xt[b * B + i] * id);
-        v = std::min(127.0f, std::max(-127.0f, v));  // a NaN v gives -127 either way
-        q[b * B + i] = static_cast<int8_t>(v);
-      }
-    }
+#if defined(__x86_64__)
+    if (cpu_level() == CpuLevel::Avx512)
+      quantize_blocks_avx512(xt, nb, B, q, d);
+    else
+#endif
+      quantize_blocks_scalar(xt, nb, B, q, d);
     int32_t* bs = a.bsum.data() + t * (cols / 32);
     for (int64_t g = 0; g < cols / 32; ++g) {
       int32_t s = 0;

@@ -117,6 +117,10 @@ void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p);
 
 // Sizes a for T rows of cols (a multiple of the block) for weights of type wtype.
 void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols);
+// n_blocks blocks of B elements of x: q and d as described above; the
+// AVX-512 one does the same float operations, so it gives the same values.
+void quantize_blocks_scalar(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d);
+void quantize_blocks_avx512(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d);
 // Quantizes tokens [t0, t1) of x ([T, cols]) into a (prepared).
 void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1);
 

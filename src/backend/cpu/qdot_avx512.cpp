@@ -692,6 +692,31 @@ TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const flo
 
 }  // namespace
 
+// quantize_blocks_scalar's operations 16 at a time: max_ps(v, m) is
+// std::max(m, v) (a NaN v leaves m), mul then add then sub round half to even
+// as round_even does, max_ps(v, -127) and min_ps(v, 127) are its clamp.
+TPLM_AVX512 void quantize_blocks_avx512(const float* x, int64_t n_blocks, int64_t B, int8_t* q,
+                                        float* d) {
+  const __m512 magic = _mm512_set1_ps(12582912.0f), lo = _mm512_set1_ps(-127.0f),
+               hi = _mm512_set1_ps(127.0f);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const float* xb = x + b * B;
+    __m512 m = _mm512_setzero_ps();
+    for (int64_t i = 0; i < B; i += 16)
+      m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(xb + i)), m);
+    const float amax = _mm512_reduce_max_ps(m);
+    d[b] = amax / 127.0f;
+    const __m512 id = _mm512_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+    for (int64_t i = 0; i < B; i += 16) {
+      __m512 v = _mm512_mul_ps(_mm512_loadu_ps(xb + i), id);
+      v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+      v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+      _mm_storeu_si128(static_cast<__m128i*>(static_cast<void*>(q + b * B + i)),
+                       _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+    }
+  }
+}
+
 void qmatmul_rows_avx512(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                          int64_t r0, int64_t r1) {
   if (w.layout == WeightLayout::CpuGroups) {
