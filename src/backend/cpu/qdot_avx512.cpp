@@ -652,24 +652,14 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16(acc[r][c]);
 }
 
-// Rows [r, r + R) x tokens [t0, t1): C tokens at a time, then one at a time.
-template <DType dt, int R, int C>
-TPLM_AVX512 void grouped_tokens(const WeightView& w, const QuantActs& a, const float* bias,
-                                float* y, int64_t r, int64_t t0, int64_t t1) {
-  const int64_t rb = row_bytes(w);
-  const uint8_t* wrow[R];
-  for (int i = 0; i < R; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
-  float out[R * C];
-  int64_t t = t0;
-  for (; t + C <= t1; t += C) {
+template <DType dt>
+struct GroupedTiles {
+  template <int R, int C>
+  TPLM_AVX512 static void run(const uint8_t* const* wrow, const QuantActs& a, int64_t t,
+                              float* out) {
     tile_grouped<dt, R, C>(wrow, a, t, out);
-    store_tile<R, C>(out, bias, y, w.rows, r, t);
   }
-  for (; t < t1; ++t) {
-    tile_grouped<dt, R, 1>(wrow, a, t, out);
-    store_tile<R, 1>(out, bias, y, w.rows, r, t);
-  }
-}
+};
 
 template <DType dt>
 TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const float* bias, float* y,
@@ -685,8 +675,8 @@ TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const flo
     const int64_t t1 = std::min(a.T, t0 + chunk);
     int64_t r = r0;
     if (t1 - t0 > 1)
-      for (; r + R <= r1; r += R) grouped_tokens<dt, R, C>(w, a, bias, y, r, t0, t1);
-    for (; r < r1; ++r) grouped_tokens<dt, 1, C>(w, a, bias, y, r, t0, t1);
+      for (; r + R <= r1; r += R) rows_tokens<GroupedTiles<dt>, R, C>(w, a, bias, y, r, t0, t1);
+    for (; r < r1; ++r) rows_tokens<GroupedTiles<dt>, 1, C>(w, a, bias, y, r, t0, t1);
   }
 }
 

@@ -24,30 +24,6 @@
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
 
-// Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time.
-template <DType dt, int R, int C>
-TPLM_QDOT_TARGET void rows_tokens(const WeightView& w, const QuantActs& a, const float* bias,
-                                  float* y, int64_t r, int64_t t0, int64_t t1) {
-  const int64_t rb = row_bytes(w);
-  const uint8_t* wrow[R];
-  for (int i = 0; i < R; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
-  float out[R * C];
-  const auto store = [&](int64_t t, int n) {
-    for (int i = 0; i < R; ++i)
-      for (int c = 0; c < n; ++c)
-        y[(t + c) * w.rows + r + i] = out[i * n + c] + (bias ? bias[r + i] : 0.0f);
-  };
-  int64_t t = t0;
-  for (; t + C <= t1; t += C) {
-    tile<dt, R, C>(wrow, a, t, out);
-    store(t, C);
-  }
-  for (; t < t1; ++t) {
-    tile<dt, R, 1>(wrow, a, t, out);
-    store(t, 1);
-  }
-}
-
 // y[(t + c) * stride + r + i] = out[i * C + c] + bias[r + i], for C tokens of R rows.
 template <int R, int C>
 inline void store_tile(const float* out, const float* bias, float* y, int64_t stride, int64_t r,
@@ -55,6 +31,36 @@ inline void store_tile(const float* out, const float* bias, float* y, int64_t st
   for (int i = 0; i < R; ++i)
     for (int c = 0; c < C; ++c)
       y[(t + c) * stride + r + i] = out[i * C + c] + (bias ? bias[r + i] : 0.0f);
+}
+
+// The level's tile() over the weight's bytes as the file has them.
+template <DType dt>
+struct FileTiles {
+  template <int R, int C>
+  TPLM_QDOT_TARGET static void run(const uint8_t* const* wrow, const QuantActs& a, int64_t t,
+                                   float* out) {
+    tile<dt, R, C>(wrow, a, t, out);
+  }
+};
+
+// Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time;
+// Tiles::run<R, C>(wrow, a, t, out) computes one tile.
+template <class Tiles, int R, int C>
+TPLM_QDOT_TARGET void rows_tokens(const WeightView& w, const QuantActs& a, const float* bias,
+                                  float* y, int64_t r, int64_t t0, int64_t t1) {
+  const int64_t rb = row_bytes(w);
+  const uint8_t* wrow[R];
+  for (int i = 0; i < R; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
+  float out[R * C];
+  int64_t t = t0;
+  for (; t + C <= t1; t += C) {
+    Tiles::template run<R, C>(wrow, a, t, out);
+    store_tile<R, C>(out, bias, y, w.rows, r, t);
+  }
+  for (; t < t1; ++t) {
+    Tiles::template run<R, 1>(wrow, a, t, out);
+    store_tile<R, 1>(out, bias, y, w.rows, r, t);
+  }
 }
 
 // The last n < C + 1 tokens from t: one tile of exactly n tokens.
@@ -136,8 +142,8 @@ TPLM_QDOT_TARGET void rows_any(const QuantActs& a, const WeightView& w, const fl
     // One token (decode) streams one row at a time: from memory, R rows at
     // once measured slower (32768 x 2048, 2 threads, AVX2: Q8_0 14 vs 41 GB/s).
     if (t1 - t0 > 1)
-      for (; r + R <= r1; r += R) rows_tokens<dt, R, C>(w, a, bias, y, r, t0, t1);
-    for (; r < r1; ++r) rows_tokens<dt, 1, C>(w, a, bias, y, r, t0, t1);
+      for (; r + R <= r1; r += R) rows_tokens<FileTiles<dt>, R, C>(w, a, bias, y, r, t0, t1);
+    for (; r < r1; ++r) rows_tokens<FileTiles<dt>, 1, C>(w, a, bias, y, r, t0, t1);
   }
 }
 
