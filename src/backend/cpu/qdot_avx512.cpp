@@ -3,11 +3,14 @@
 // the scalar reference's (qdot.cpp), so the results are its bits.
 //   K-quants: lane l of step s (64 elements) holds elements 64s + 4l .. + 3.
 //   Q8_0, Q4_0: a group of 16 blocks ends as one vector of their 16 exact
-//   sums, lane l = block 16g + l. Decode reads the file's bytes in element
-//   order and folds each block's 8 lanes into its own (group_sums); packed
-//   rows (a batch) are stored so that lane l of all 8 steps is block l, and
-//   the sums come out of vpdpbusd with no folding (one float multiply-add per
-//   block and token, not per 4 elements).
+//   sums, lane l = block 16g + l (one float multiply-add per block and token,
+//   not per 4 elements). The model's matrices are regrouped when loaded
+//   (WeightLayout::CpuGroups, tile_grouped): lane l of all 8 steps is block
+//   l, and the sums come out of vpdpbusd with no decoding. Weights in the
+//   file's layout (the embedding table as a tied LM head, direct callers) are
+//   read in element order with each block's 8 lanes folded into its own
+//   (group_sums) for decode, or unpacked per call into the grouped order
+//   (pack_groups) for a batch.
 // A tile of R rows x C tokens decodes each weight step once for C tokens (the
 // prefill GEMM); the tile shape never changes an output's arithmetic.
 #if defined(__x86_64__)
