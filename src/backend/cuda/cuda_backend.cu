@@ -5,13 +5,13 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <map>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "backend/cuda/cuda_backend.hpp"
 #include "backend/cuda/kernels.cuh"
@@ -269,8 +269,8 @@ class CudaBackend final : public Backend {
   }
   std::string op_name(const char* op, const WeightView& w) const {
     if (!profile_) return {};
-    return std::string(op) + " " + std::string(dtype_name(w.dtype)) + " " +
-           std::to_string(w.rows) + "x" + std::to_string(w.cols);
+    return std::string(op) + " " + std::string(dtype_name(w.dtype)) + " " + std::to_string(w.rows) +
+           "x" + std::to_string(w.cols);
   }
   struct Recording {
     int eager_runs = 0;
