@@ -8,12 +8,15 @@
 
 namespace tplm {
 
-void add_model_options(CLI::App* cmd, RunArgs& a) {
-  RunOptions& opt = a.opt;
-  cmd->add_option("-m,--model", opt.model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
+void add_model_options(CLI::App* cmd, std::string& model, std::string& tokenizer) {
+  cmd->add_option("-m,--model", model, "model: .gguf, llama2.c .bin, or Hugging Face folder")
       ->required();
-  cmd->add_option("--tokenizer", opt.tokenizer,
+  cmd->add_option("--tokenizer", tokenizer,
                   "tokenizer file (llama2.c tok*.bin, tokenizer.json, tokenizer.model)");
+}
+
+void add_model_options(CLI::App* cmd, RunArgs& a) {
+  add_model_options(cmd, a.opt.model, a.opt.tokenizer);
 }
 
 void add_generation_options(CLI::App* cmd, RunArgs& a) {

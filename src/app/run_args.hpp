@@ -24,7 +24,8 @@ struct RunArgs {
   bool verbose = false;
 };
 
-// -m and --tokenizer.
+// -m and --tokenizer (serve keeps them outside RunArgs).
+void add_model_options(CLI::App* cmd, std::string& model, std::string& tokenizer);
 void add_model_options(CLI::App* cmd, RunArgs& a);
 // -n (its default: a.opt.max_new_tokens as set), --stop, --temp, --top-k,
 // --top-p, -s, -l, --tp, -t, --comm-timeout, -c, --kv-type, --mem-budget, --split, --device/--gpus,

@@ -17,6 +17,7 @@
 #include "app/chat_conversation.hpp"
 #include "app/cli.hpp"
 #include "app/device_options.hpp"
+#include "app/run_args.hpp"
 #include "app/serve/openai_server.hpp"
 #include "base/error.hpp"
 #include "model/tokenizer/tokenizer.hpp"
@@ -170,11 +171,7 @@ CommandAction add_serve_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "serve", "an OpenAI-compatible HTTP server (continuous batching), the model split over --tp");
   a->engine.timeout_seconds = 60.0;
-  cmd->add_option("-m,--model", a->engine.model,
-                  "model: .gguf, llama2.c .bin, or Hugging Face folder")
-      ->required();
-  cmd->add_option("--tokenizer", a->tokenizer,
-                  "tokenizer file (llama2.c tok*.bin, tokenizer.json, tokenizer.model)");
+  add_model_options(cmd, a->engine.model, a->tokenizer);
   cmd->add_option("--host", a->host, "address to listen on")->capture_default_str();
   cmd->add_option("--port", a->port, "port to listen on (0: any free port, printed)")
       ->capture_default_str();
