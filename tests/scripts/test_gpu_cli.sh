@@ -5,8 +5,7 @@
 # not exist is refused with the fix. Skipped without a CUDA build or a GPU.
 set -u
 source "$(dirname "$0")/lib/mpi.sh"
-TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
-[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
+require_tplm
 SHARED=${TPLM_SHARED_DIR:-$TPLM_SOURCE_DIR/../shared}
 MODEL_DIR=${TPLM_MODEL_DIR:-$SHARED/models/stories260K}
 GOLDEN_DIR=${TPLM_GOLDEN_DIR:-$SHARED/golden/stories260K}

@@ -5,9 +5,8 @@
 set -u
 source "$(dirname "$0")/lib/mpi.sh"
 require_mpirun
-TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
-[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
-[[ -x $TPLM_BINARY_DIR/mpi_collectives_check ]] || skip "this tplm was built without MPI"
+require_tplm
+require_check_exe  # built only with MPI
 MODEL_DIR=${TPLM_MODEL_DIR:-/work/shared/models/stories260K}
 GOLDEN_DIR=${TPLM_GOLDEN_DIR:-/work/shared/golden/stories260K}
 [[ -f $MODEL_DIR/stories260K.bin && -d $GOLDEN_DIR ]] || skip "stories260K model or golden not found"

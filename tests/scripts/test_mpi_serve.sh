@@ -4,11 +4,9 @@
 set -u
 source "$(dirname "$0")/lib/mpi.sh"
 require_mpirun
-TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
-[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
-[[ -x $TPLM_BINARY_DIR/mpi_collectives_check ]] || skip "this tplm was built without MPI"
-MODEL_DIR=${TPLM_MODEL_DIR:-/work/shared/models/stories260K}
-[[ -f $MODEL_DIR/stories260K.bin ]] || skip "stories260K not found in $MODEL_DIR"
+require_tplm
+require_check_exe  # built only with MPI
+require_stories260k
 timeout 300 python3 "$(dirname "$0")/serve_check.py" mpi "$TPLM_EXE" \
   "$MODEL_DIR/stories260K.bin" "$MODEL_DIR/tok512.bin" || fail "serve_check.py mpi"
 expect_no_leftovers "$TPLM_EXE serve"

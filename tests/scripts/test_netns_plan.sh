@@ -10,8 +10,7 @@ set -u
 source "$(dirname "$0")/lib/mpi.sh"
 source "$(dirname "$0")/lib/netns.sh"
 require_mpirun
-TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
-[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
+require_tplm
 command -v tc >/dev/null 2>&1 || skip "tc (iproute2) not found: cannot shape the link"
 netns_require
 

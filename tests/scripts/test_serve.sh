@@ -5,9 +5,7 @@
 # mid-stream frees its slot (/metrics); a full server answers 429.
 set -u
 source "$(dirname "$0")/lib/mpi.sh"  # skip, fail
-TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
-[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
-MODEL_DIR=${TPLM_MODEL_DIR:-/work/shared/models/stories260K}
-[[ -f $MODEL_DIR/stories260K.bin ]] || skip "stories260K not found in $MODEL_DIR"
+require_tplm
+require_stories260k
 timeout 300 python3 "$(dirname "$0")/serve_check.py" http "$TPLM_EXE" \
   "$MODEL_DIR/stories260K.bin" "$MODEL_DIR/tok512.bin"

@@ -3,10 +3,8 @@
 # serve, unchanged: completions and chat, streaming and not, and its errors.
 set -u
 source "$(dirname "$0")/lib/mpi.sh"  # skip, fail
-TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
-[[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
-MODEL_DIR=${TPLM_MODEL_DIR:-/work/shared/models/stories260K}
-[[ -f $MODEL_DIR/stories260K.bin ]] || skip "stories260K not found in $MODEL_DIR"
+require_tplm
+require_stories260k
 python3 -c "import openai" 2>/dev/null || skip "the openai package is missing (pip install -r tools/requirements.txt)"
 # Chat on the fixture with a chat template (tools/make_test_fixtures.py).
 CHAT_MODEL=$TPLM_BINARY_DIR/fixtures/chat.F32.gguf

@@ -16,6 +16,18 @@ require_mpirun() {
   command -v mpirun >/dev/null 2>&1 || skip "mpirun not found (install openmpi-bin libopenmpi-dev)"
 }
 
+# The tplm under test: TPLM_EXE, or the build's.
+require_tplm() {
+  TPLM_EXE=${TPLM_EXE:-$TPLM_BINARY_DIR/tplm}
+  [[ -x $TPLM_EXE ]] || skip "$TPLM_EXE not built"
+}
+
+# The real model of the tests: MODEL_DIR, from TPLM_MODEL_DIR or ../shared.
+require_stories260k() {
+  MODEL_DIR=${TPLM_MODEL_DIR:-/work/shared/models/stories260K}
+  [[ -f $MODEL_DIR/stories260K.bin ]] || skip "stories260K not found in $MODEL_DIR"
+}
+
 # The self-check program, built only when CMake found MPI.
 require_check_exe() {
   CHECK_EXE=$TPLM_BINARY_DIR/mpi_collectives_check
