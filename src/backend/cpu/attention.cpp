@@ -27,23 +27,21 @@ struct KvReader {
   int64_t row_bytes, head_bytes, head_dim;
   float* head;  // head_dim floats for a converted head
 
+  // F32 and F16 heads are read where they are stored; Q8_0 ones converted.
+  bool in_place() const { return kv_type != KvType::Q8_0; }
+  DType in_place_type() const { return kv_type == KvType::F16 ? DType::F16 : DType::F32; }
+  // Head kvh of position 0: position p is p * row_bytes further.
+  const uint8_t* first_row(int64_t kvh) const { return rows + kvh * head_bytes; }
+
   CachedHead at(int64_t p, int64_t kvh) const {
-    const uint8_t* row = rows + p * row_bytes;
-    switch (kv_type) {
-      case KvType::F32:
-        return {DType::F32, row + kvh * head_bytes};
-      case KvType::F16:
-        return {DType::F16, row + kvh * head_bytes};
-      case KvType::Q8_0:
-        break;
-    }
-    return {DType::F32, load_kv_head(kv_type, row, kvh, head_dim, head)};
+    if (in_place()) return {in_place_type(), first_row(kvh) + p * row_bytes};
+    return {DType::F32, load_kv_head(kv_type, rows + p * row_bytes, kvh, head_dim, head)};
   }
   // A head's rows lie row_bytes apart, and the step's weights have pushed them
   // out of the caches: ask for a row some positions before it is read, so that
   // the reads overlap instead of waiting on memory one by one.
   void prefetch(int64_t p, int64_t kvh) const {
-    const uint8_t* head_at = rows + p * row_bytes + kvh * head_bytes;
+    const uint8_t* head_at = first_row(kvh) + p * row_bytes;
     for (int64_t off = 0; off < head_bytes; off += 64) __builtin_prefetch(head_at + off);
   }
 };
@@ -86,9 +84,8 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
     float* o = out + (t * s.n_heads + h) * hd;
     for (int64_t d = 0; d < hd; ++d) o[d] = 0.0f;
     for (int64_t p = 0; p < n_pos; ++p) scores[p] /= sum;
-    const CachedHead v0 = values.at(0, kvh);
-    if (s.kv_type != KvType::Q8_0) {  // read in place: all positions in one call
-      add_scaled_rows(v0.type, static_cast<const uint8_t*>(v0.row), row_bytes, scores, n_pos, o,
+    if (values.in_place()) {  // all positions in one call
+      add_scaled_rows(values.in_place_type(), values.first_row(kvh), row_bytes, scores, n_pos, o,
                       hd);
       continue;
     }
