@@ -82,6 +82,9 @@ void shapes(benchmark::internal::Benchmark* b) {
   // Decode from memory: 32768 x 2048 weights (64-136 MB) are past the L3 cache.
   for (int64_t d = 0; d < 8; ++d)
     for (int64_t threads : {1, 2}) b->Args({d, 32768, 2048, 1, threads});
+  // Batched decode from memory (16 streams of a 110M-class model: 768 columns).
+  for (int64_t d = 0; d < 8; ++d)
+    for (int64_t threads : {1, 2}) b->Args({d, 65536, 768, 16, threads});
 }
 
 BENCHMARK(BM_matmul)->Apply(shapes)->UseRealTime();

@@ -52,8 +52,17 @@ TPLM_QDOT_TARGET void rows_tokens(const WeightView& w, const QuantActs& a, const
   const uint8_t* wrow[R];
   for (int i = 0; i < R; ++i) wrow[i] = static_cast<const uint8_t*>(w.data) + (r + i) * rb;
   float out[R * C];
+  // Several tiles of tokens: while they run over these rows (from the caches
+  // after the first), fetch the next R rows' bytes, a share before each tile,
+  // so that the next rows do not wait on memory.
+  const int64_t tiles = (t1 - t0) / C;
+  const uint8_t* next = wrow[0] + R * rb;
+  const int64_t next_bytes = tiles > 1 ? std::min<int64_t>(R, w.rows - r - R) * rb : 0;
+  int64_t fetched = 0;
   int64_t t = t0;
-  for (; t + C <= t1; t += C) {
+  for (int64_t i = 1; t + C <= t1; t += C, ++i) {
+    for (const int64_t end = next_bytes * i / tiles; fetched < end; fetched += 64)
+      __builtin_prefetch(next + fetched);
     Tiles::template run<R, C>(wrow, a, t, out);
     store_tile<R, C>(out, bias, y, w.rows, r, t);
   }
