@@ -77,6 +77,14 @@ void Backend::rope_store_kv(float* q, float* k, const float* v, const AttentionS
   }
 }
 
+void Backend::attend_segments(std::span<const AttentionSegment> segments, int64_t rope_dim,
+                              const float* inv_freq) {
+  for (const AttentionSegment& g : segments) {
+    rope_store_kv(g.q, g.k, g.v, g.s, rope_dim, inv_freq, g.k_cache, g.v_cache);
+    attention(g.q, g.k_cache, g.v_cache, g.s, g.out);
+  }
+}
+
 bool backend_supports_dtype(BackendKind kind, DType dtype) {
 #if defined(TPLM_HAVE_CUDA)
   if (kind == BackendKind::Cuda) return cuda_supports_dtype(dtype);

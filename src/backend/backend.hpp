@@ -55,6 +55,18 @@ struct AttentionShape {
   KvType kv_type = KvType::F32;
 };
 
+// One sequence's rows of a batched step, for attend_segments: q, k, v are its
+// [s.n_tokens] rows of the step's projections, out its rows of the output.
+struct AttentionSegment {
+  float* q = nullptr;
+  float* k = nullptr;
+  const float* v = nullptr;
+  AttentionShape s;
+  void* k_cache = nullptr;  // the sequence's own cache rows
+  void* v_cache = nullptr;
+  float* out = nullptr;
+};
+
 // One output of norm_matmuls: y = h W^T + bias.
 struct Projection {
   const WeightView* w = nullptr;
@@ -138,6 +150,11 @@ class Backend {
   // the default stores f32 rows only).
   virtual void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s,
                              int64_t rope_dim, const float* inv_freq, void* k_cache, void* v_cache);
+  // For each segment in order: rope_store_kv, then attention into its out. A
+  // batch of sequences in one call, so that a backend can spread all their
+  // (token, head) pairs over its threads at once instead of a few per call.
+  virtual void attend_segments(std::span<const AttentionSegment> segments, int64_t rope_dim,
+                               const float* inv_freq);
 };
 
 // One allocation of backend memory holding count elements of T (zero-filled),

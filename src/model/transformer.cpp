@@ -193,21 +193,21 @@ void Transformer::attention_block(int64_t layer, int64_t T) {
   // Each sequence attends to its own slot: its K and V go into the slot's
   // rows pos0 .. pos0 + n - 1, then its queries read the slot's rows 0 .. pos.
   const int64_t qw = shape_.n_heads * hd, kw = shape_.n_kv_heads * hd;
+  attention_segments_.clear();
   for (const Segment& g : segments_) {
-    AttentionShape s{g.n,
-                     g.pos0,
-                     shape_.n_heads,
-                     shape_.n_kv_heads,
-                     hd,
-                     pos_.data() + g.row0,
-                     cache_.context(),
-                     cache_.type()};
-    float* q = q_.data() + g.row0 * qw;
-    be_.rope_store_kv(q, k_.data() + g.row0 * kw, v_.data() + g.row0 * kw, s, config_.rope_dim,
-                      inv_freq_.data(), cache_.k(layer, g.slot), cache_.v(layer, g.slot));
-    be_.attention(q, cache_.k(layer, g.slot), cache_.v(layer, g.slot), s,
-                  att_.data() + g.row0 * qw);
+    const AttentionShape s{g.n,
+                           g.pos0,
+                           shape_.n_heads,
+                           shape_.n_kv_heads,
+                           hd,
+                           pos_.data() + g.row0,
+                           cache_.context(),
+                           cache_.type()};
+    attention_segments_.push_back({q_.data() + g.row0 * qw, k_.data() + g.row0 * kw,
+                                   v_.data() + g.row0 * kw, s, cache_.k(layer, g.slot),
+                                   cache_.v(layer, g.slot), att_.data() + g.row0 * qw});
   }
+  be_.attend_segments(attention_segments_, config_.rope_dim, inv_freq_.data());
   // Row-parallel O: each rank's heads give a partial sum of the output (exchange 1).
   add_row_parallel(att_.data(), T, lw.wo);
 }

@@ -82,6 +82,7 @@ class Transformer {
   Buffer<int32_t> ids_, pos_;
   Buffer<float> picked_;           // [positions, dim]: the rows a batched step wants logits of
   std::vector<Segment> segments_;  // the step's sequences
+  std::vector<AttentionSegment> attention_segments_;  // attention_block's, reused
   const float* decode_logits_ = nullptr;  // where a recorded decode step leaves its logits
 };
 

@@ -6,6 +6,7 @@
 
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
+#include "backend/cpu/kernels.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
 #include "format/half.hpp"
@@ -122,6 +123,66 @@ TEST(CpuAttention, GqaQueryHeadsReadTheirKvHead) {
       }
 }
 
+// A batched step's sequences in one attend_segments call (RoPE, cache stores,
+// attention; pairs split over the threads by work) equal each sequence's
+// rope_store_kv and attention alone on one thread, bit for bit: sequences of
+// different lengths, a prompt chunk among decodes, f32 and f16 caches.
+TEST(CpuAttention, SegmentsTogetherEqualEachAlone) {
+  const int64_t nh = 4, nkv = 2, hd = 16, rope_dim = 16, context = 64;
+  std::vector<float> inv_freq(rope_dim / 2);
+  for (int64_t i = 0; i < rope_dim / 2; ++i)
+    inv_freq[static_cast<size_t>(i)] = std::pow(10000.0f, -2.0f * float(i) / float(rope_dim));
+  const int64_t lens[][2] = {{1, 40}, {9, 0}, {1, 3}, {4, 20}, {1, 0}};  // (n_tokens, pos0)
+  for (KvType kv : {KvType::F32, KvType::F16})
+    for (int threads : {2, 3}) {
+      auto batched = make_cpu_backend(threads), alone = make_cpu_backend(1);
+      const size_t cache_bytes = kv_row_bytes(kv, nkv, hd) * context;
+      struct Seq {
+        std::vector<float> q, k, v, out;
+        std::vector<uint8_t> kc, vc;
+        std::vector<int32_t> pos;
+        AttentionShape s;
+      };
+      std::vector<Seq> a(std::size(lens)), b;
+      uint32_t seed = 70;
+      for (size_t i = 0; i < a.size(); ++i) {
+        const int64_t T = lens[i][0], pos0 = lens[i][1];
+        Seq& q = a[i];
+        q.q = random_floats(T * nh * hd, seed++, -2.0f, 2.0f);
+        q.k = random_floats(T * nkv * hd, seed++, -2.0f, 2.0f);
+        q.v = random_floats(T * nkv * hd, seed++);
+        q.out.assign(static_cast<size_t>(T * nh * hd), std::nanf(""));
+        q.kc.resize(cache_bytes);  // earlier positions: whatever bytes make finite values
+        q.vc.resize(cache_bytes);
+        for (size_t j = 0; j < cache_bytes; ++j) q.kc[j] = q.vc[j] = uint8_t(j * 7 % 61);
+        for (int64_t t = 0; t < T; ++t) q.pos.push_back(int32_t(pos0 + t));
+        q.s = {T, pos0, nh, nkv, hd, nullptr, context, kv};
+      }
+      b = a;
+      std::vector<AttentionSegment> segs;
+      for (Seq& q : a) {
+        q.s.positions = q.pos.data();
+        segs.push_back({q.q.data(), q.k.data(), q.v.data(), q.s, q.kc.data(), q.vc.data(),
+                        q.out.data()});
+      }
+      batched->attend_segments(segs, rope_dim, inv_freq.data());
+      for (Seq& q : b) {
+        q.s.positions = q.pos.data();
+        alone->rope_store_kv(q.q.data(), q.k.data(), q.v.data(), q.s, rope_dim, inv_freq.data(),
+                             q.kc.data(), q.vc.data());
+        alone->attention(q.q.data(), q.kc.data(), q.vc.data(), q.s, q.out.data());
+      }
+      for (size_t i = 0; i < a.size(); ++i) {
+        SCOPED_TRACE(::testing::Message() << "segment " << i << " threads " << threads);
+        EXPECT_TRUE(same_bits(a[i].out, b[i].out));
+        EXPECT_TRUE(same_bits(a[i].q, b[i].q));  // RoPE in place
+        EXPECT_EQ(a[i].kc, b[i].kc);
+        EXPECT_EQ(a[i].vc, b[i].vc);
+        for (float x : a[i].out) ASSERT_TRUE(std::isfinite(x));
+      }
+    }
+}
+
 // Decoding token by token over a growing cache equals one prefill of all tokens.
 TEST(CpuAttention, DecodeStepsEqualPrefill) {
   auto be = make_cpu_backend(2);
@@ -161,6 +222,35 @@ TEST(CpuAttention, F16CacheEqualsItsValuesInF32AtEveryLevel) {
     cpu::reset_cpu_level();
     EXPECT_TRUE(same_bits(out, want)) << cpu::cpu_level_name(level);
   }
+}
+
+// The scores' kernel takes 4 key rows at a time: each score keeps the bits of
+// the one-row dot, for f32 and f16 rows, any count (4k + 0..3) and any length
+// (a tail shorter than a vector), at every level.
+TEST(CpuAttention, ScoresOfManyRowsEqualEachRowAlone) {
+  for (auto level : {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2, cpu::CpuLevel::Avx512})
+    for (int64_t len : {13, 64, 72})
+      for (int64_t n : {1, 3, 4, 9, 23}) {
+        cpu::set_cpu_level(level);
+        const int64_t stride_elems = 3 * len + 5;  // rows of other heads between
+        const auto x = random_floats(len, 7, -2.0f, 2.0f);
+        const auto rows32 = random_floats(n * stride_elems, 8, -2.0f, 2.0f);
+        std::vector<uint16_t> rows16(rows32.size());
+        for (size_t i = 0; i < rows32.size(); ++i) rows16[i] = f32_to_f16(rows32[i]);
+        for (DType t : {DType::F32, DType::F16}) {
+          const auto* base = t == DType::F32 ? static_cast<const void*>(rows32.data())
+                                             : static_cast<const void*>(rows16.data());
+          const int64_t stride = stride_elems * (t == DType::F32 ? 4 : 2);
+          const auto* rows = static_cast<const uint8_t*>(base);
+          std::vector<float> got(static_cast<size_t>(n), std::nanf("")), want(got.size());
+          cpu::dot_f32_rows(t, rows, stride, x.data(), n, got.data(), len);
+          for (int64_t p = 0; p < n; ++p)
+            want[static_cast<size_t>(p)] = cpu::dot_f32_row(t, rows + p * stride, x.data(), len);
+          EXPECT_TRUE(same_bits(got, want))
+              << cpu::cpu_level_name(level) << " len " << len << " n " << n;
+        }
+        cpu::reset_cpu_level();
+      }
 }
 
 TEST(CpuAttention, BadShapesAreErrors) {

@@ -69,10 +69,17 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
     const int64_t n_pos = s.pos0 + t + 1;  // causal: positions 0 .. pos0 + t
     float max_score = -INFINITY;
     for (int64_t p = 0; p < std::min(kPrefetchAhead, n_pos); ++p) keys.prefetch(p, kvh);
+    if (keys.in_place()) {  // all positions in one call
+      dot_f32_rows(keys.in_place_type(), keys.first_row(kvh), row_bytes, qh, n_pos, scores, hd);
+    } else {
+      for (int64_t p = 0; p < n_pos; ++p) {
+        if (p + kPrefetchAhead < n_pos) keys.prefetch(p + kPrefetchAhead, kvh);
+        const CachedHead k = keys.at(p, kvh);
+        scores[p] = dot_f32_row(k.type, k.row, qh, hd);
+      }
+    }
     for (int64_t p = 0; p < n_pos; ++p) {
-      if (p + kPrefetchAhead < n_pos) keys.prefetch(p + kPrefetchAhead, kvh);
-      const CachedHead k = keys.at(p, kvh);
-      scores[p] = dot_f32_row(k.type, k.row, qh, hd) * scale;
+      scores[p] *= scale;
       max_score = std::fmax(max_score, scores[p]);
     }
     for (int64_t p = 0; p < std::min(kPrefetchAhead, n_pos); ++p) values.prefetch(p, kvh);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/attend.hpp"
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/kv_rows.hpp"
@@ -115,9 +116,7 @@ class CpuBackend final : public Backend {
 
   void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t rope_dim,
             const float* inv_freq, const int32_t* positions) override {
-    if (rope_dim % 2 != 0 || rope_dim > head_dim || rope_dim < 0)
-      throw Error("cpu rope: rope_dim must be even and <= head_dim (got rope_dim " +
-                  std::to_string(rope_dim) + ", head_dim " + std::to_string(head_dim) + ")");
+    check_rope(rope_dim, head_dim);
     pool_.parallel_for(T, grain_for(8 * n_heads * rope_dim), [&](int64_t t0, int64_t t1) {
       cpu::rope_rows(x, n_heads, head_dim, rope_dim, inv_freq, positions, t0, t1);
     });
@@ -126,30 +125,31 @@ class CpuBackend final : public Backend {
   void attention(const float* q, const void* k_cache, const void* v_cache, const AttentionShape& s,
                  float* out) override {
     check_attention(s);
-    const int64_t tasks = s.n_tokens * s.n_heads;
-    const int64_t work = 2 * (s.pos0 + s.n_tokens) * s.head_dim;
-    pool_.parallel_for(tasks, grain_for(work), [&](int64_t j0, int64_t j1) {
-      std::vector<float> scratch(static_cast<size_t>(s.head_dim + s.pos0 + s.n_tokens));
-      cpu::attention_tasks(q, k_cache, v_cache, s, out, j0, j1, scratch.data());
-    });
+    const cpu::AttendJob job{q, k_cache, v_cache, &s, out};
+    cpu::attend_jobs(pool_, {&job, 1}, kMinWork);
   }
 
   // RoPE, then the new K and V rows stored in the cache's type.
   void rope_store_kv(float* q, float* k, const float* v, const AttentionShape& s, int64_t rope_dim,
                      const float* inv_freq, void* k_cache, void* v_cache) override {
-    rope(q, s.n_tokens, s.n_heads, s.head_dim, rope_dim, inv_freq, s.positions);
-    rope(k, s.n_tokens, s.n_kv_heads, s.head_dim, rope_dim, inv_freq, s.positions);
-    const int64_t row = s.n_kv_heads * s.head_dim;
-    const auto row_bytes = static_cast<int64_t>(kv_row_bytes(s.kv_type, s.n_kv_heads, s.head_dim));
-    pool_.parallel_for(s.n_tokens, grain_for(4 * row), [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t p = s.pos0 + t;
-        cpu::store_kv_row(s.kv_type, k + t * row, s.n_kv_heads, s.head_dim,
-                          static_cast<uint8_t*>(k_cache) + p * row_bytes);
-        cpu::store_kv_row(s.kv_type, v + t * row, s.n_kv_heads, s.head_dim,
-                          static_cast<uint8_t*>(v_cache) + p * row_bytes);
-      }
-    });
+    check_rope(rope_dim, s.head_dim);
+    const AttentionSegment g{q, k, v, s, k_cache, v_cache, nullptr};
+    cpu::rope_store_segments(pool_, {&g, 1}, rope_dim, inv_freq, kMinWork);
+  }
+
+  // Every sequence's RoPE and cache stores in one hand-off, then every
+  // sequence's attention in another.
+  void attend_segments(std::span<const AttentionSegment> segments, int64_t rope_dim,
+                       const float* inv_freq) override {
+    std::vector<cpu::AttendJob> jobs;
+    jobs.reserve(segments.size());
+    for (const AttentionSegment& g : segments) {
+      check_attention(g.s);
+      check_rope(rope_dim, g.s.head_dim);
+      jobs.push_back({g.q, g.k_cache, g.v_cache, &g.s, g.out});
+    }
+    cpu::rope_store_segments(pool_, segments, rope_dim, inv_freq, kMinWork);
+    cpu::attend_jobs(pool_, jobs, kMinWork);
   }
 
   void swiglu(const float* gate, const float* up, int64_t n, float* out) override {
@@ -170,6 +170,11 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  static void check_rope(int64_t rope_dim, int64_t head_dim) {
+    if (rope_dim % 2 != 0 || rope_dim > head_dim || rope_dim < 0)
+      throw Error("cpu rope: rope_dim must be even and <= head_dim (got rope_dim " +
+                  std::to_string(rope_dim) + ", head_dim " + std::to_string(head_dim) + ")");
+  }
   static void check_attention(const AttentionShape& s) {
     if (s.n_tokens < 0 || s.pos0 < 0 || s.n_heads <= 0 || s.n_kv_heads <= 0 || s.head_dim <= 0 ||
         s.n_heads % s.n_kv_heads != 0)

@@ -46,6 +46,14 @@ float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n) {
   return dot_f32_row_scalar(row_type, row, x, n);
 }
 
+void dot_f32_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* x, int64_t n,
+                  float* out, int64_t len) {
+#if defined(__x86_64__)
+  if (have_avx2()) return dot_f32_rows_avx2(row_type, rows, stride, x, n, out, len);
+#endif
+  for (int64_t p = 0; p < n; ++p) out[p] = dot_f32_row_scalar(row_type, rows + p * stride, x, len);
+}
+
 void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n) {
 #if defined(__x86_64__)
   if (have_avx2()) return add_scaled_row_avx2(row_type, a, row, o, n);

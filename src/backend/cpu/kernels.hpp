@@ -54,6 +54,10 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // row to f32, and o[i] = o[i] + a * row[i] rounded after the product and again
 // after the sum (never fused), so every level gives the scalar loop's bits.
 float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n);
+// out[p] = dot_f32_row(row_type, rows + p * stride, x, len) for p = 0 .. n - 1,
+// several rows at once so that their dependency chains overlap.
+void dot_f32_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* x, int64_t n,
+                  float* out, int64_t len);
 void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n);
 // add_scaled_row for rows p = 0 .. n - 1 (row p at rows + p * stride bytes,
 // weight a[p]), in that order for each element: o stays in registers.
@@ -72,6 +76,8 @@ void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const floa
                       int64_t r0, int64_t r1);
 float dot_f32_avx2(const float* a, const float* b, int64_t n);
 float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t n);
+void dot_f32_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, const float* x,
+                       int64_t n, float* out, int64_t len);
 void add_scaled_row_avx2(DType row_type, float a, const void* row, float* o, int64_t n);
 
 }  // namespace tplm::cpu

@@ -232,6 +232,31 @@ TPLM_AVX2 float dot_f32_row_avx2(DType row_type, const void* row, const float* x
 
 namespace {
 
+// Rows stride bytes apart, 4 at a time: tile() keeps one accumulator per row,
+// so each out[p] has dot_f32_row's bits whatever the grouping.
+template <DType dt>
+TPLM_AVX2 void dots_rows(const uint8_t* rows, int64_t stride, const float* x, int64_t n, float* out,
+                         int64_t len) {
+  constexpr int R = 4;
+  constexpr int64_t kAhead = 8;  // rows: they are stride apart and out of the caches
+  const int64_t row_len = len * (dt == DType::F32 ? 4 : 2);
+  const float* xt[1] = {x};
+  int64_t p = 0;
+  for (; p + R <= n; p += R) {
+    for (int64_t q = p + kAhead; q < std::min(p + kAhead + R, n); ++q)
+      for (int64_t off = 0; off < row_len; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(rows + q * stride + off), _MM_HINT_T0);
+    const void* wrow[R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) wrow[r] = rows + (p + r) * stride;
+    tile<dt, R, 1>(wrow, xt, len, out + p);
+  }
+  for (; p < n; ++p) {
+    const void* wrow[1] = {rows + p * stride};
+    tile<dt, 1, 1>(wrow, xt, len, out + p);
+  }
+}
+
 template <DType dt>
 TPLM_AVX2 void add_scaled(float a, const void* row, float* o, int64_t n) {
   const __m256 va = _mm256_set1_ps(a);
@@ -285,6 +310,12 @@ TPLM_AVX2 void add_scaled_all(const uint8_t* rows, int64_t stride, const float* 
 }
 
 }  // namespace
+
+TPLM_AVX2 void dot_f32_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride,
+                                 const float* x, int64_t n, float* out, int64_t len) {
+  if (row_type == DType::F16) return dots_rows<DType::F16>(rows, stride, x, n, out, len);
+  dots_rows<DType::F32>(rows, stride, x, n, out, len);
+}
 
 TPLM_AVX2 void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride,
                                     const float* a, int64_t n, float* o, int64_t len) {
