@@ -162,8 +162,8 @@ TEST(CpuAttention, SegmentsTogetherEqualEachAlone) {
       std::vector<AttentionSegment> segs;
       for (Seq& q : a) {
         q.s.positions = q.pos.data();
-        segs.push_back({q.q.data(), q.k.data(), q.v.data(), q.s, q.kc.data(), q.vc.data(),
-                        q.out.data()});
+        segs.push_back(
+            {q.q.data(), q.k.data(), q.v.data(), q.s, q.kc.data(), q.vc.data(), q.out.data()});
       }
       batched->attend_segments(segs, rope_dim, inv_freq.data());
       for (Seq& q : b) {
