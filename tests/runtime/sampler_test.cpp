@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -30,6 +31,25 @@ SamplerOptions opts(float temperature, int top_k, float top_p, uint64_t seed,
 TEST(Sampler, GreedyIsArgmax) {
   Sampler s(opts(0.0f, 0, 1.0f, 7));
   EXPECT_EQ(s.sample(kLogits), 1);
+}
+
+// argmax is std::max_element's first largest for every length (shorter than
+// its 16 lanes, a tail after them), ties, -inf, and NaN anywhere.
+TEST(Sampler, ArgmaxIsTheFirstLargest) {
+  uint32_t state = 12345;
+  const auto next = [&] { return (state = state * 1664525u + 1013904223u) >> 8; };
+  for (size_t n : {0, 1, 5, 15, 16, 17, 31, 32, 33, 100, 32000}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> v(n);
+      for (float& x : v) x = static_cast<float>(next() % 50) - 25.0f;  // many ties
+      if (trial % 4 == 1 && n > 0) v[next() % n] = std::nanf("");
+      if (trial % 4 == 2 && n > 0) v[0] = std::nanf("");
+      if (trial % 4 == 3)
+        for (float& x : v) x = -INFINITY;
+      const auto want = static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+      ASSERT_EQ(argmax(v), want) << "n " << n << " trial " << trial;
+    }
+  }
 }
 
 TEST(Sampler, TopK1AndTinyTopPAreGreedy) {
