@@ -278,5 +278,56 @@ TEST(CpuMatmul, MatmulAddIsMatmulThenAdd) {
     }
 }
 
+// The cpu's fused steps (rmsnorm and one quantization, then every
+// projection's rows in one pass; gate, up and swiglu per thread) give the bits
+// of the primitives they replace, for every dtype, on 3 threads; projections
+// of different dtypes take the default.
+TEST(CpuMatmul, FusedNormStepsEqualTheirPrimitives) {
+  auto be = make_cpu_backend(3);
+  uint32_t seed = 5151;
+  const float eps = 1e-5f;
+  for (DType dt : kAllDtypes)
+    for (int64_t T : {1, 6, 17}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(dt) << " T " << T);
+      const int64_t cols = dtype_traits(dt).block_elems > 32 ? 512 : 96;
+      const TestWeight wq = random_weight(dt, 13, cols, seed++);
+      const TestWeight wk = random_weight(dt, 8, cols, seed++);
+      const TestWeight wv = random_weight(dt == DType::F32 ? DType::F16 : dt, 5, cols, seed++);
+      const auto x = random_floats(T * cols, seed++);
+      const auto norm = random_floats(cols, seed++);
+      const auto bq = random_floats(13, seed++);
+      std::vector<float> h_want(static_cast<size_t>(T * cols)), h_got(h_want.size());
+      be->rmsnorm(x.data(), norm.data(), T, cols, eps, h_want.data());
+      std::vector<float> want[3], got[3];
+      const TestWeight* ws[3] = {&wq, &wk, &wv};
+      std::vector<WeightView> views;
+      for (const TestWeight* w : ws) views.push_back(w->view());
+      for (int i = 0; i < 3; ++i) {
+        want[i].assign(static_cast<size_t>(T * ws[i]->rows), std::nanf(""));
+        got[i] = want[i];
+        be->matmul(h_want.data(), T, views[static_cast<size_t>(i)], i == 0 ? bq.data() : nullptr,
+                   want[i].data());
+      }
+      const Projection outs[] = {{&views[0], bq.data(), got[0].data()},
+                                 {&views[1], nullptr, got[1].data()},
+                                 {&views[2], nullptr, got[2].data()}};
+      be->norm_matmuls(x.data(), norm.data(), T, cols, eps, h_got.data(), outs);
+      EXPECT_TRUE(same_bits(h_got, h_want));
+      for (int i = 0; i < 3; ++i) EXPECT_TRUE(same_bits(got[i], want[i])) << "projection " << i;
+
+      // gate and up: 13 rows (a last group of 1)
+      const TestWeight wg = random_weight(dt, 13, cols, seed++);
+      const TestWeight wu = random_weight(dt, 13, cols, seed++);
+      std::vector<float> g_want(static_cast<size_t>(T * 13)), u_want(g_want.size());
+      be->matmul(h_want.data(), T, wg.view(), nullptr, g_want.data());
+      be->matmul(h_want.data(), T, wu.view(), nullptr, u_want.data());
+      be->swiglu(g_want.data(), u_want.data(), T * 13, g_want.data());
+      std::vector<float> g_got(g_want.size(), std::nanf("")), u_got(g_want.size());
+      be->norm_swiglu(x.data(), norm.data(), T, cols, eps, h_got.data(), wg.view(), wu.view(),
+                      u_got.data(), g_got.data());
+      EXPECT_TRUE(same_bits(g_got, g_want));
+    }
+}
+
 }  // namespace
 }  // namespace tplm
