@@ -253,6 +253,39 @@ TEST(CpuAttention, ScoresOfManyRowsEqualEachRowAlone) {
       }
 }
 
+// The weighted sum of value rows rounds each product and each sum in row
+// order at every level (no fused multiply-add, no reordering): the same bits
+// at every level, for one row or many, f32 or f16, any length.
+TEST(CpuAttention, WeightedSumsOfRowsAreTheSameAtEveryLevel) {
+  for (int64_t len : {13, 64, 72, 100})
+    for (int64_t n : {1, 5, 23}) {
+      const int64_t stride_elems = 2 * len + 3;
+      const auto a = random_floats(n, 11);
+      const auto rows32 = random_floats(n * stride_elems, 12, -2.0f, 2.0f);
+      std::vector<uint16_t> rows16(rows32.size());
+      for (size_t i = 0; i < rows32.size(); ++i) rows16[i] = f32_to_f16(rows32[i]);
+      for (DType t : {DType::F32, DType::F16}) {
+        const auto* rows = static_cast<const uint8_t*>(
+            t == DType::F32 ? static_cast<const void*>(rows32.data()) : rows16.data());
+        const int64_t stride = stride_elems * (t == DType::F32 ? 4 : 2);
+        std::vector<float> want;
+        for (auto level : {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2, cpu::CpuLevel::Avx512}) {
+          cpu::set_cpu_level(level);
+          auto many = random_floats(len, 13), one = many;
+          cpu::add_scaled_rows(t, rows, stride, a.data(), n, many.data(), len);
+          for (int64_t p = 0; p < n; ++p)
+            cpu::add_scaled_row(t, a[static_cast<size_t>(p)], rows + p * stride, one.data(), len);
+          cpu::reset_cpu_level();
+          if (want.empty()) want = one;
+          SCOPED_TRACE(::testing::Message()
+                       << cpu::cpu_level_name(level) << " len " << len << " n " << n);
+          EXPECT_TRUE(same_bits(many, want));
+          EXPECT_TRUE(same_bits(one, want));
+        }
+      }
+    }
+}
+
 TEST(CpuAttention, BadShapesAreErrors) {
   auto be = make_cpu_backend(1);
   std::vector<float> buf(64);

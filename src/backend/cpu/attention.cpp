@@ -46,7 +46,7 @@ struct KvReader {
   }
 };
 
-constexpr int64_t kPrefetchAhead = 8;  // positions
+constexpr int64_t kPrefetchAhead = kKvRowsAhead;  // positions
 
 }  // namespace
 

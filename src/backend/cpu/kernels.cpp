@@ -9,6 +9,10 @@ bool have_avx2() {
   return cpu_level() >= CpuLevel::Avx2;
 }
 
+bool have_avx512() {
+  return cpu_level() >= CpuLevel::Avx512;
+}
+
 void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                  int64_t r0, int64_t r1) {
 #if defined(__x86_64__)
@@ -34,6 +38,7 @@ void qmatmul_rows(const QuantActs& a, const WeightView& w, const float* bias, fl
 
 float dot_f32(const float* a, const float* b, int64_t n) {
 #if defined(__x86_64__)
+  if (have_avx512()) return dot_f32_avx512(a, b, n);
   if (have_avx2()) return dot_f32_avx2(a, b, n);
 #endif
   return dot_f32_scalar(a, b, n);
@@ -41,6 +46,7 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 
 float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n) {
 #if defined(__x86_64__)
+  if (have_avx512()) return dot_f32_row_avx512(row_type, row, x, n);
   if (have_avx2()) return dot_f32_row_avx2(row_type, row, x, n);
 #endif
   return dot_f32_row_scalar(row_type, row, x, n);
@@ -49,6 +55,7 @@ float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n) {
 void dot_f32_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* x, int64_t n,
                   float* out, int64_t len) {
 #if defined(__x86_64__)
+  if (have_avx512()) return dot_f32_rows_avx512(row_type, rows, stride, x, n, out, len);
   if (have_avx2()) return dot_f32_rows_avx2(row_type, rows, stride, x, n, out, len);
 #endif
   for (int64_t p = 0; p < n; ++p) out[p] = dot_f32_row_scalar(row_type, rows + p * stride, x, len);
@@ -56,6 +63,7 @@ void dot_f32_rows(DType row_type, const uint8_t* rows, int64_t stride, const flo
 
 void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t n) {
 #if defined(__x86_64__)
+  if (have_avx512()) return add_scaled_row_avx512(row_type, a, row, o, n);
   if (have_avx2()) return add_scaled_row_avx2(row_type, a, row, o, n);
 #endif
   add_scaled_row_scalar(row_type, a, row, o, n);
@@ -64,6 +72,7 @@ void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t 
 void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a, int64_t n,
                      float* o, int64_t len) {
 #if defined(__x86_64__)
+  if (have_avx512()) return add_scaled_rows_avx512(row_type, rows, stride, a, n, o, len);
   if (have_avx2()) return add_scaled_rows_avx2(row_type, rows, stride, a, n, o, len);
 #endif
   for (int64_t p = 0; p < n; ++p) add_scaled_row_scalar(row_type, a[p], rows + p * stride, o, len);

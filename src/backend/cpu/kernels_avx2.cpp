@@ -238,7 +238,7 @@ template <DType dt>
 TPLM_AVX2 void dots_rows(const uint8_t* rows, int64_t stride, const float* x, int64_t n, float* out,
                          int64_t len) {
   constexpr int R = 4;
-  constexpr int64_t kAhead = 8;  // rows: they are stride apart and out of the caches
+  constexpr int64_t kAhead = kKvRowsAhead;
   const int64_t row_len = len * (dt == DType::F32 ? 4 : 2);
   const float* xt[1] = {x};
   int64_t p = 0;
@@ -282,8 +282,10 @@ TPLM_AVX2 void add_scaled_columns(const uint8_t* rows, int64_t stride, const flo
   for (int s = 0; s < S; ++s) acc[s] = _mm256_loadu_ps(o + i + 8 * s);
   for (int64_t p = 0; p < n; ++p) {
     const uint8_t* row = rows + p * stride;
-    // 8 rows ahead: the rows are stride apart, and out of the caches.
-    _mm_prefetch(reinterpret_cast<const char*>(row + 8 * stride + kElemBytes * i), _MM_HINT_T0);
+    const uint8_t* ahead = row + kKvRowsAhead * stride + kElemBytes * i;
+    TPLM_UNROLL
+    for (int64_t off = 0; off < 8 * S * kElemBytes; off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
     const __m256 va = _mm256_set1_ps(a[p]);
     TPLM_UNROLL
     for (int s = 0; s < S; ++s) {

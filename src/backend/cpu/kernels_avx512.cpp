@@ -1,0 +1,175 @@
+// AVX-512 versions of the attention's float kernels (kernels.hpp): the
+// scores' dot products (dot_f32, dot_f32_row, dot_f32_rows) and the weighted
+// sums of value rows (add_scaled_row, add_scaled_rows), 16 floats a step
+// where AVX2 takes 8. f16 cache rows are converted in registers (F16C).
+//
+// Bits: a dot product's lanes are summed in hsum16's order (qdot.hpp) and
+// the elements past the last 16 fused one at a time, so this level's scores
+// differ from AVX2's in the last bits (as AVX2's differ from the scalar
+// loop's), but are the same for an f32 row and an f16 row holding the same
+// values, and for one row or several. add_scaled_* rounds each element's
+// product and sum in row order, exactly as every level does.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "backend/cpu/kernels.hpp"
+#include "backend/cpu/qdot.hpp"
+#include "format/half.hpp"
+
+#define TPLM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c")))
+#define TPLM_UNROLL _Pragma("GCC unroll 16")
+
+// GCC 12 flags the unset source vector of _mm512_cvtph_ps (its
+// _mm512_undefined_ps) as uninitialized wherever it is inlined.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace tplm::cpu {
+namespace {
+
+inline const uint8_t* bytes(const void* p) {
+  return static_cast<const uint8_t*>(p);
+}
+
+// Elements k .. k + 15 of a row as f32.
+template <DType dt>
+TPLM_AVX512 inline __m512 load16(const void* row, int64_t k) {
+  if constexpr (dt == DType::F16)
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        static_cast<const __m256i*>(static_cast<const void*>(bytes(row) + 2 * k))));
+  else
+    return _mm512_loadu_ps(static_cast<const float*>(row) + k);
+}
+
+template <DType dt>
+inline float element(const void* row, int64_t k) {
+  if constexpr (dt == DType::F16) return f16_to_f32(load_u16(bytes(row) + 2 * k));
+  return static_cast<const float*>(row)[k];
+}
+
+// out[r] = row r . x for R rows, one accumulator each.
+template <DType dt, int R>
+TPLM_AVX512 void dots(const void* const* rows, const float* x, int64_t len, float* out) {
+  __m512 acc[R];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= len; k += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + k);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(load16<dt>(rows[r], k), xv, acc[r]);
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[r]);
+    float s = hsum16(lanes);
+    for (int64_t j = k; j < len; ++j) s = __builtin_fmaf(element<dt>(rows[r], j), x[j], s);
+    out[r] = s;
+  }
+}
+
+template <DType dt>
+TPLM_AVX512 void dots_rows(const uint8_t* rows, int64_t stride, const float* x, int64_t n,
+                           float* out, int64_t len) {
+  constexpr int R = 4;
+  constexpr int64_t kAhead = kKvRowsAhead;
+  const int64_t row_len = len * (dt == DType::F32 ? 4 : 2);
+  int64_t p = 0;
+  for (; p + R <= n; p += R) {
+    for (int64_t q = p + kAhead; q < std::min(p + kAhead + R, n); ++q)
+      for (int64_t off = 0; off < row_len; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(rows + q * stride + off), _MM_HINT_T0);
+    const void* wrow[R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) wrow[r] = rows + (p + r) * stride;
+    dots<dt, R>(wrow, x, len, out + p);
+  }
+  for (; p < n; ++p) {
+    const void* wrow[1] = {rows + p * stride};
+    dots<dt, 1>(wrow, x, len, out + p);
+  }
+}
+
+// o[i] = o[i] + a * row[i] for elements [i0, len), one at a time (two roundings).
+template <DType dt>
+TPLM_AVX512 void add_scaled_tail(float a, const void* row, float* o, int64_t i0, int64_t len) {
+  for (int64_t i = i0; i < len; ++i) {  // intrinsics, so the compiler cannot fuse them
+    const __m128 p = _mm_mul_ss(_mm_set_ss(a), _mm_set_ss(element<dt>(row, i)));
+    o[i] = _mm_cvtss_f32(_mm_add_ss(_mm_set_ss(o[i]), p));
+  }
+}
+
+// Elements [i, i + 16S) of o over all n rows, o in S registers.
+template <DType dt, int S>
+TPLM_AVX512 void add_scaled_columns(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
+                                    float* o, int64_t i) {
+  constexpr int64_t kElemBytes = dt == DType::F32 ? 4 : 2, kAhead = kKvRowsAhead;
+  __m512 acc[S];
+  TPLM_UNROLL
+  for (int s = 0; s < S; ++s) acc[s] = _mm512_loadu_ps(o + i + 16 * s);
+  for (int64_t p = 0; p < n; ++p) {
+    const uint8_t* row = rows + p * stride;
+    const uint8_t* ahead = row + kAhead * stride + kElemBytes * i;
+    TPLM_UNROLL
+    for (int64_t off = 0; off < 16 * S * kElemBytes; off += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+    const __m512 va = _mm512_set1_ps(a[p]);
+    TPLM_UNROLL
+    for (int s = 0; s < S; ++s)
+      acc[s] = _mm512_add_ps(acc[s], _mm512_mul_ps(va, load16<dt>(row, i + 16 * s)));
+  }
+  TPLM_UNROLL
+  for (int s = 0; s < S; ++s) _mm512_storeu_ps(o + i + 16 * s, acc[s]);
+}
+
+template <DType dt>
+TPLM_AVX512 void add_scaled_all(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
+                                float* o, int64_t len) {
+  int64_t i = 0;
+  for (; i + 64 <= len; i += 64) add_scaled_columns<dt, 4>(rows, stride, a, n, o, i);
+  for (; i + 16 <= len; i += 16) add_scaled_columns<dt, 1>(rows, stride, a, n, o, i);
+  if (i < len)
+    for (int64_t p = 0; p < n; ++p) add_scaled_tail<dt>(a[p], rows + p * stride, o, i, len);
+}
+
+}  // namespace
+
+TPLM_AVX512 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+  const void* row[1] = {a};
+  float out;
+  dots<DType::F32, 1>(row, b, n, &out);
+  return out;
+}
+
+TPLM_AVX512 float dot_f32_row_avx512(DType row_type, const void* row, const float* x, int64_t n) {
+  const void* rows[1] = {row};
+  float out;
+  if (row_type == DType::F16)
+    dots<DType::F16, 1>(rows, x, n, &out);
+  else
+    dots<DType::F32, 1>(rows, x, n, &out);
+  return out;
+}
+
+TPLM_AVX512 void dot_f32_rows_avx512(DType row_type, const uint8_t* rows, int64_t stride,
+                                     const float* x, int64_t n, float* out, int64_t len) {
+  if (row_type == DType::F16) return dots_rows<DType::F16>(rows, stride, x, n, out, len);
+  dots_rows<DType::F32>(rows, stride, x, n, out, len);
+}
+
+TPLM_AVX512 void add_scaled_rows_avx512(DType row_type, const uint8_t* rows, int64_t stride,
+                                        const float* a, int64_t n, float* o, int64_t len) {
+  if (row_type == DType::F16) return add_scaled_all<DType::F16>(rows, stride, a, n, o, len);
+  add_scaled_all<DType::F32>(rows, stride, a, n, o, len);
+}
+
+TPLM_AVX512 void add_scaled_row_avx512(DType row_type, float a, const void* row, float* o,
+                                       int64_t n) {
+  add_scaled_rows_avx512(row_type, static_cast<const uint8_t*>(row), 0, &a, 1, o, n);
+}
+
+}  // namespace tplm::cpu
+#endif  // __x86_64__
