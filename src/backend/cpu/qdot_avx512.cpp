@@ -596,8 +596,8 @@ struct TokenRows {
 // sums[r][c] += the block sums of group g (n blocks from grp[r]) x token c.
 // kFull: 16 blocks, plain loads; else masked loads of the n lanes.
 template <DType dt, int R, int C, bool kFull>
-TPLM_AVX512 inline void group_dots(const uint8_t* const* grp, int64_t g, int64_t n,
-                                   const TokenRows<C>& x, __m512i (&sums)[R][C]) {
+TPLM_AVX512 inline void group_dots(const uint8_t* const* grp, const int8_t* const* xg, int64_t n,
+                                   __m512i (&sums)[R][C]) {
   const int64_t step = kFull ? 64 : 4 * n, first = kFull ? 32 : 2 * n;
   const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1u);
   const auto w_at = [&](int r, int k) TPLM_AVX512 {
@@ -609,7 +609,7 @@ TPLM_AVX512 inline void group_dots(const uint8_t* const* grp, int64_t g, int64_t
     for (int k = 0; k < 8; ++k) {
       __m512i xs[C];
       TPLM_UNROLL
-      for (int c = 0; c < C; ++c) xs[c] = load512(x.qt[c] + 512 * g + 64 * k);
+      for (int c = 0; c < C; ++c) xs[c] = load512(xg[c] + 64 * k);
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
         const __m512i w = w_at(r, k);
@@ -624,8 +624,8 @@ TPLM_AVX512 inline void group_dots(const uint8_t* const* grp, int64_t g, int64_t
       __m512i lo_x[C], hi_x[C];
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
-        lo_x[c] = load512(x.qt[c] + 512 * g + 64 * k);
-        hi_x[c] = load512(x.qt[c] + 512 * g + 64 * (k + 4));
+        lo_x[c] = load512(xg[c] + 64 * k);
+        hi_x[c] = load512(xg[c] + 64 * (k + 4));
       }
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
@@ -646,14 +646,14 @@ TPLM_AVX512 inline void group_dots(const uint8_t* const* grp, int64_t g, int64_t
 // half as many vpdpbusd; the upper lanes of sums stay as they came in
 // (the padded blocks' 0 sums).
 template <DType dt, int R, int C>
-TPLM_AVX512 inline void group_dots_half(const uint8_t* const* grp, int64_t g, int64_t n,
-                                        const TokenRows<C>& x, __m512i (&sums)[R][C]) {
+TPLM_AVX512 inline void group_dots_half(const uint8_t* const* grp, const int8_t* const* xg,
+                                        int64_t n, __m512i (&sums)[R][C]) {
   const __mmask8 lanes = static_cast<__mmask8>((1u << n) - 1u);
   const auto w_at = [&](int r, int k) TPLM_AVX512 {
     return _mm256_maskz_loadu_epi32(lanes, grp[r] + 2 * n + 4 * n * k);
   };
   const auto x_at = [&](int c, int k) TPLM_AVX512 {
-    return _mm256_loadu_si256(static_cast<const __m256i*>(vp(x.qt[c] + 512 * g + 64 * k)));
+    return _mm256_loadu_si256(static_cast<const __m256i*>(vp(xg[c] + 64 * k)));
   };
   __m256i s[R][C];
   TPLM_UNROLL
@@ -723,12 +723,16 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) sums[r][c] = ib;
     }
+    // This group's activations: one pointer per token, a constant offset per step.
+    const int8_t* xg[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) xg[c] = x.qt[c] + 512 * g;
     if (n == 16)
-      group_dots<dt, R, C, true>(grp, g, n, x, sums);
+      group_dots<dt, R, C, true>(grp, xg, n, sums);
     else if (n <= 8)
-      group_dots_half<dt, R, C>(grp, g, n, x, sums);
+      group_dots_half<dt, R, C>(grp, xg, n, sums);
     else
-      group_dots<dt, R, C, false>(grp, g, n, x, sums);
+      group_dots<dt, R, C, false>(grp, xg, n, sums);
     const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1u);
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
