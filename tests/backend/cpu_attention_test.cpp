@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
 #include "backend/cpu/kernels.hpp"
+#include "backend/cpu/kv_rows.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
 #include "format/half.hpp"
@@ -284,6 +286,30 @@ TEST(CpuAttention, WeightedSumsOfRowsAreTheSameAtEveryLevel) {
         }
       }
     }
+}
+
+// An f16 cache row is f32_to_f16 of each value at every level (F16C under
+// AVX2): ties, subnormals, the overflow edge, infinities, NaNs with payloads.
+TEST(CpuAttention, F16CacheRowsAreF32ToF16AtEveryLevel) {
+  std::vector<float> x = random_floats(997, 31, -70000.0f, 70000.0f);
+  const uint32_t special[] = {0x7fc00001u, 0xffa00000u, 0x7f800001u, 0x7f800000u, 0xff800000u,
+                              0x477ff000u, 0x477fefffu, 0x33000000u, 0x33000001u, 0xb3800000u,
+                              0x387fe000u, 0x38800000u, 0x00000001u, 0x80000000u, 0x3f801000u,
+                              0x3f803000u, 0x3f800fffu};
+  for (size_t i = 0; i < std::size(special); ++i) std::memcpy(&x[3 * i + 1], &special[i], 4);
+  for (size_t i = 0; i < 200; ++i) x[500 + i] = std::ldexp(x[500 + i], -30);  // subnormal halves
+  std::vector<uint8_t> want(2 * x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const uint16_t h = f32_to_f16(x[i]);
+    std::memcpy(&want[2 * i], &h, 2);
+  }
+  for (auto level : {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2, cpu::CpuLevel::Avx512}) {
+    cpu::set_cpu_level(level);
+    std::vector<uint8_t> got(want.size(), 0xAB);
+    cpu::store_kv_row(KvType::F16, x.data(), 1, static_cast<int64_t>(x.size()), got.data());
+    cpu::reset_cpu_level();
+    EXPECT_EQ(got, want) << cpu::cpu_level_name(level);
+  }
 }
 
 TEST(CpuAttention, BadShapesAreErrors) {

@@ -62,6 +62,27 @@ TEST(CpuOps, SwigluAndRmsnormInPlaceEqualOutOfPlace) {
   EXPECT_TRUE(same_bits(out, inplace));
 }
 
+// swiglu is g * (1 / (1 + exp(-g))) * u rounded step by step, element by
+// element, whatever the vector width and the block: lengths around 4 and
+// around its 256-element blocks, threads 1 and 3, extreme gates.
+TEST(CpuOps, SwigluIsTheScalarFormulaBitForBit) {
+  for (int threads : {1, 3}) {
+    auto be = make_cpu_backend(threads);
+    for (int64_t n : {1, 3, 4, 7, 255, 256, 257, 1000, 40000}) {
+      auto g = random_floats(n, 61, -30.0f, 30.0f);
+      const auto u = random_floats(n, 62, -3.0f, 3.0f);
+      if (n > 3) g[2] = 100.0f, g[3] = -100.0f;  // exp(-g) 0 and inf
+      std::vector<float> want(static_cast<size_t>(n)), got(want.size(), std::nanf(""));
+      for (size_t i = 0; i < want.size(); ++i) {
+        const float e = std::exp(-g[i]);  // not fused with the division below
+        want[i] = g[i] * (1.0f / (1.0f + e)) * u[i];
+      }
+      be->swiglu(g.data(), u.data(), n, got.data());
+      EXPECT_TRUE(same_bits(got, want)) << "n " << n << " threads " << threads;
+    }
+  }
+}
+
 TEST(CpuOps, RopeRotatesPairsByPositionTimesInvFreq) {
   auto bes = backends_1_to_4();
   const int64_t T = 5, n_heads = 3, head_dim = 16;

@@ -85,6 +85,8 @@ float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t 
 void dot_f32_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, const float* x,
                        int64_t n, float* out, int64_t len);
 void add_scaled_row_avx2(DType row_type, float a, const void* row, float* o, int64_t n);
+// out[i] = f32_to_f16(x[i]) (format/half.hpp), 8 at a time by F16C.
+void f32_to_f16_row_avx2(const float* x, int64_t n, uint8_t* out);
 float dot_f32_avx512(const float* a, const float* b, int64_t n);
 float dot_f32_row_avx512(DType row_type, const void* row, const float* x, int64_t n);
 void dot_f32_rows_avx512(DType row_type, const uint8_t* rows, int64_t stride, const float* x,

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "backend/cpu/dequant.hpp"
@@ -317,6 +318,27 @@ TPLM_AVX2 void dot_f32_rows_avx2(DType row_type, const uint8_t* rows, int64_t st
                                  const float* x, int64_t n, float* out, int64_t len) {
   if (row_type == DType::F16) return dots_rows<DType::F16>(rows, stride, x, n, out, len);
   dots_rows<DType::F32>(rows, stride, x, n, out, len);
+}
+
+// vcvtps2ph rounds to nearest even, overflows to inf and makes subnormals as
+// f32_to_f16 does; only a NaN keeps payload bits there, so NaN lanes are
+// replaced by its quiet NaN (sign | 0x7e00).
+TPLM_AVX2 void f32_to_f16_row_avx2(const float* x, int64_t n, uint8_t* out) {
+  int64_t i = 0;
+  const __m128i quiet = _mm_set1_epi16(0x7e00), sign = _mm_set1_epi16(static_cast<short>(0x8000));
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+    const __m256i nan32 = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    const __m128i nan16 =
+        _mm_packs_epi32(_mm256_castsi256_si128(nan32), _mm256_extracti128_si256(nan32, 1));
+    h = _mm_blendv_epi8(h, _mm_or_si128(_mm_and_si128(h, sign), quiet), nan16);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 * i), h);
+  }
+  for (; i < n; ++i) {
+    const uint16_t v = f32_to_f16(x[i]);
+    std::memcpy(out + 2 * i, &v, sizeof v);
+  }
 }
 
 TPLM_AVX2 void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride,

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/kernels.hpp"
 #include "format/half.hpp"
 
 namespace tplm::cpu {
@@ -51,6 +52,9 @@ void store_kv_row(KvType t, const float* x, int64_t n_heads, int64_t head_dim, v
       return;
     case KvType::F16: {
       auto* h = static_cast<uint8_t*>(row);
+#if defined(__x86_64__)
+      if (have_avx2()) return f32_to_f16_row_avx2(x, n, h);
+#endif
       for (int64_t i = 0; i < n; ++i) {
         const uint16_t v = f32_to_f16(x[i]);
         std::memcpy(h + 2 * i, &v, sizeof v);
