@@ -35,7 +35,7 @@ std::vector<int64_t> odd_cols(DType dt) {
     case 256:
       return {256, 768};
     case 32:
-      return {96, 224, 1056};  // 1056: 33 blocks, two groups of 16 and one
+      return {96, 224, 384, 1056};  // 12 blocks: one group of 12; 1056: 16 + 16 + 1
     default:
       return {37, 100};
   }
@@ -86,7 +86,7 @@ TEST(CpuMatmulTiles, EveryRowOfABatchEqualsThatTokenAlone) {
 TEST(CpuMatmulTiles, RegroupedRowsGiveTheFileLayoutsBits) {
   uint32_t seed = 9000;
   for (DType dt : {DType::Q8_0, DType::Q4_0})
-    for (int64_t cols : {32, 224, 512, 1056})
+    for (int64_t cols : {32, 224, 384, 512, 768, 1056})  // last groups of 1, 7, 12, 16, 8, 1
       for (int64_t rows : {1, 6, 13}) {
         const TestWeight w = random_weight(dt, rows, cols, seed++);
         std::vector<uint8_t> grouped(w.bytes.size());

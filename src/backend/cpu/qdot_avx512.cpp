@@ -642,12 +642,13 @@ TPLM_AVX512 inline void group_dots(const uint8_t* const* grp, const int8_t* cons
   }
 }
 
-// group_dots for a last group of n <= 8 blocks: its lanes fit 256 bits, so
-// half as many vpdpbusd; the upper lanes of sums stay as they came in
-// (the padded blocks' 0 sums).
+// A last group of n <= 8 blocks, all in 256 bits: half as many vpdpbusd and
+// float operations. Its lanes n .. 7 (padded blocks: 0 sums, 0 scales) and
+// 8 .. 15 would only add +0, which leaves an accumulator lane as it is (a lane
+// is never -0: it starts at +0 and x + (-x) is +0), so they are skipped.
 template <DType dt, int R, int C>
-TPLM_AVX512 inline void group_dots_half(const uint8_t* const* grp, const int8_t* const* xg,
-                                        int64_t n, __m512i (&sums)[R][C]) {
+TPLM_AVX512 inline void half_group(const uint8_t* const* grp, const int8_t* const* xg, int64_t n,
+                                   const TokenRows<C>& x, int64_t g, __m512 (&acc)[R][C]) {
   const __mmask8 lanes = static_cast<__mmask8>((1u << n) - 1u);
   const auto w_at = [&](int r, int k) TPLM_AVX512 {
     return _mm256_maskz_loadu_epi32(lanes, grp[r] + 2 * n + 4 * n * k);
@@ -657,8 +658,11 @@ TPLM_AVX512 inline void group_dots_half(const uint8_t* const* grp, const int8_t*
   };
   __m256i s[R][C];
   TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) s[r][c] = _mm512_castsi512_si256(sums[r][c]);
+  for (int c = 0; c < C; ++c) {
+    const __m256i ib = _mm256_loadu_si256(static_cast<const __m256i*>(vp(x.iblk[c] + 16 * g)));
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) s[r][c] = ib;
+  }
   const __m256i nib = _mm256_set1_epi8(0x0f);
   TPLM_UNROLL
   for (int k = 0; k < (dt == DType::Q8_0 ? 8 : 4); ++k) {
@@ -686,8 +690,16 @@ TPLM_AVX512 inline void group_dots_half(const uint8_t* const* grp, const int8_t*
     }
   }
   TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) sums[r][c] = _mm512_inserti64x4(sums[r][c], s[r][c], 0);
+  for (int r = 0; r < R; ++r) {
+    const __m256 dw = _mm256_cvtph_ps(_mm_maskz_loadu_epi16(lanes, grp[r]));
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_loadu_ps(x.d[c] + 16 * g));
+      const __m256 low =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[r][c]), scale, _mm512_castps512_ps256(acc[r][c]));
+      acc[r][c] = _mm512_insertf32x8(acc[r][c], low, 0);
+    }
+  }
 }
 
 // R regrouped rows x C tokens from t0 (out[r * C + c]).
@@ -716,6 +728,14 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
         _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 2 * kGroupBytes + off), _MM_HINT_T0);
       }
     }
+    // This group's activations: one pointer per token, a constant offset per step.
+    const int8_t* xg[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) xg[c] = x.qt[c] + 512 * g;
+    if (n <= 8) {  // only the last group is short
+      half_group<dt, R, C>(grp, xg, n, x, g, acc);
+      continue;
+    }
     __m512i sums[R][C];
     TPLM_UNROLL
     for (int c = 0; c < C; ++c) {
@@ -723,14 +743,8 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) sums[r][c] = ib;
     }
-    // This group's activations: one pointer per token, a constant offset per step.
-    const int8_t* xg[C];
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) xg[c] = x.qt[c] + 512 * g;
     if (n == 16)
       group_dots<dt, R, C, true>(grp, xg, n, sums);
-    else if (n <= 8)
-      group_dots_half<dt, R, C>(grp, xg, n, sums);
     else
       group_dots<dt, R, C, false>(grp, xg, n, sums);
     const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1u);
