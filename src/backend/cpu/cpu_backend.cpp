@@ -88,22 +88,19 @@ class CpuBackend final : public Backend {
     });
   }
 
-  // Each thread keeps its rows' old y, computes the product into y, then adds:
-  // (x W^T) + y, the same bits as matmul then add.
+  // Each thread computes its rows' product into a scratch as large as y,
+  // then adds it to its rows of y: y + (x W^T), the same bits as matmul then add.
   void matmul_add(const float* x, int64_t T, const WeightView& w, float* y) override {
     cpu::check_weight(w, "matmul_add");
     if (T <= 0 || w.rows == 0) return;
     prepare(x, T, w);
+    if (product_.size() < static_cast<size_t>(T * w.rows))
+      product_.resize(static_cast<size_t>(T * w.rows));
+    float* product = product_.data();
     pool_.parallel_for((w.rows + 3) / 4, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
-      const int64_t r0 = g0 * 4, r1 = std::min(g1 * 4, w.rows), n = r1 - r0;
-      std::vector<float> old(static_cast<size_t>(T * n));
-      for (int64_t t = 0; t < T; ++t)
-        std::memcpy(&old[static_cast<size_t>(t * n)], y + t * w.rows + r0,
-                    static_cast<size_t>(n) * sizeof(float));
-      rows(x, T, w, nullptr, y, r0, r1);
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t r = 0; r < n; ++r)
-          y[t * w.rows + r0 + r] += old[static_cast<size_t>(t * n + r)];
+      const int64_t r0 = g0 * 4, r1 = std::min(g1 * 4, w.rows);
+      rows(x, T, w, nullptr, product, r0, r1);
+      for (int64_t t = 0; t < T; ++t) cpu::add_range(y + t * w.rows, product + t * w.rows, r0, r1);
     });
   }
 
@@ -259,7 +256,8 @@ class CpuBackend final : public Backend {
   }
 
   cpu::ThreadPool pool_;
-  cpu::QuantActs acts_;  // scratch of the quantized matmuls (one call at a time per rank)
+  std::vector<float> product_;  // matmul_add's scratch
+  cpu::QuantActs acts_;         // scratch of the quantized matmuls (one call at a time per rank)
 };
 
 }  // namespace
