@@ -13,15 +13,27 @@ namespace tplm::cpu {
 
 void rmsnorm_rows(const float* x, const float* weight, int64_t dim, float eps, float* y, int64_t t0,
                   int64_t t1) {
-  for (int64_t t = t0; t < t1; ++t) {
-    const float* xt = x + t * dim;
-    float* yt = y + t * dim;
-    float ss = 0.0f;
-    for (int64_t j = 0; j < dim; ++j) ss += xt[j] * xt[j];
-    ss /= static_cast<float>(dim);
-    ss += eps;
-    ss = 1.0f / std::sqrt(ss);
-    for (int64_t j = 0; j < dim; ++j) yt[j] = weight[j] * (ss * xt[j]);
+  // Each row's sum of squares adds its terms in order, as llama2.c does: a
+  // chain of dependent additions. Up to 8 rows at a time interleave their
+  // chains (the same additions per row, so the same bits) instead of waiting
+  // on one addition after another.
+  constexpr int64_t kRows = 8;
+  for (int64_t t = t0; t < t1; t += kRows) {
+    const int64_t n = std::min(kRows, t1 - t);
+    const float* row[kRows];  // past the last row: the last row again, discarded
+    for (int64_t r = 0; r < kRows; ++r) row[r] = x + (t + std::min(r, n - 1)) * dim;
+    float ss[kRows] = {};
+    for (int64_t j = 0; j < dim; ++j)
+#pragma GCC unroll 8
+      for (int64_t r = 0; r < kRows; ++r) ss[r] += row[r][j] * row[r][j];
+    for (int64_t r = 0; r < n; ++r) {
+      const float* xt = x + (t + r) * dim;
+      float* yt = y + (t + r) * dim;
+      float s = ss[r] / static_cast<float>(dim);
+      s += eps;
+      s = 1.0f / std::sqrt(s);
+      for (int64_t j = 0; j < dim; ++j) yt[j] = weight[j] * (s * xt[j]);
+    }
   }
 }
 
