@@ -1,6 +1,7 @@
 // Kernel speed of the cpu backend: matvec (T = 1, decode), a batched decode
 // step (T = 16: one row per sequence) and prefill (T = 64) per weight dtype,
-// at 768x768 and 2048x768, on 1 and 2 threads. GFLOP/s counts
+// at 768x768 and 2048x768, on 1 and 2 threads; and the attention of a batched
+// decode step (BM_attention). GFLOP/s counts
 // 2 * rows * cols * T; GB/s counts the weight bytes read once per call.
 // Issue 12's batching gain for a dtype is 16 x time(T = 1) / time(T = 16).
 //   cmake -DTPLM_BENCH=ON ... && build/bench_kernels
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.hpp"
+#include "format/kv_type.hpp"
 
 namespace {
 
@@ -88,6 +90,49 @@ void shapes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_matmul)->Apply(shapes)->UseRealTime();
+
+// One layer's attention of a batched decode step: `seqs` sequences at
+// `positions` cached positions each (f16 cache, 12 heads of 64: the 110M
+// shape), RoPE and cache stores included. Each call takes the next of 12
+// layers' caches, so that the rows come from memory as in a step.
+void BM_attention(benchmark::State& state) {
+  const int64_t seqs = state.range(0), positions = state.range(1);
+  const int threads = static_cast<int>(state.range(2));
+  constexpr int64_t kHeads = 12, kHeadDim = 64, kLayers = 12, kContext = 512;
+  auto be = tplm::make_cpu_backend(threads);
+  const size_t cache_bytes = tplm::kv_row_bytes(tplm::KvType::F16, kHeads, kHeadDim) * kContext;
+  std::vector<uint8_t> caches(2 * cache_bytes * static_cast<size_t>(kLayers * seqs), 0x11);
+  const int64_t row = kHeads * kHeadDim;
+  std::vector<float> q(static_cast<size_t>(seqs * row), 0.5f), k(q.size(), 0.25f), v(q),
+      out(q.size());
+  std::vector<int32_t> pos(static_cast<size_t>(seqs), static_cast<int32_t>(positions - 1));
+  std::vector<float> inv_freq(kHeadDim / 2, 0.01f);
+  std::vector<tplm::AttentionSegment> segs(static_cast<size_t>(seqs));
+  int64_t layer = 0;
+  for (auto _ : state) {
+    for (int64_t i = 0; i < seqs; ++i) {
+      uint8_t* kc = caches.data() + 2 * cache_bytes * static_cast<size_t>(layer * seqs + i);
+      const tplm::AttentionShape shape{1,        positions - 1,  kHeads,   kHeads,
+                                       kHeadDim, pos.data() + i, kContext, tplm::KvType::F16};
+      segs[static_cast<size_t>(i)] = {
+          q.data() + i * row, k.data() + i * row,  v.data() + i * row, shape, kc,
+          kc + cache_bytes,   out.data() + i * row};
+    }
+    be->attend_segments(segs, kHeadDim, inv_freq.data());
+    layer = (layer + 1) % kLayers;
+  }
+  // The cache bytes one call reads (K and V, every position of every sequence).
+  state.counters["GB/s"] = benchmark::Counter(
+      2.0 * static_cast<double>(seqs * positions * row * 2) * state.iterations() / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_attention)
+    ->ArgNames({"seqs", "positions", "threads"})
+    ->Args({16, 100, 2})
+    ->Args({16, 400, 2})
+    ->Args({1, 100, 2})
+    ->UseRealTime();
 
 }  // namespace
 
