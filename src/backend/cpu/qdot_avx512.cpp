@@ -702,8 +702,8 @@ TPLM_AVX512 inline void half_group(const uint8_t* const* grp, const int8_t* cons
   }
 }
 
-// R regrouped rows x C tokens from t0 (out[r * C + c]).
-template <DType dt, int R, int C>
+// R regrouped rows x C tokens from t0: out[r * C + c], or out[c * R + r] by token.
+template <DType dt, int R, int C, bool kByToken = false>
 TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
                               float* out) {
   constexpr int64_t kGroupBytes = 16 * (dt == DType::Q8_0 ? 34 : 18);
@@ -757,15 +757,39 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
         acc[r][c] = add_group(acc[r][c], sums[r][c], dw, _mm512_loadu_ps(x.d[c] + 16 * g));
     }
   }
-  reduce16_tile<R * C>(&acc[0][0], out);
+  if constexpr (kByToken) {
+    __m512 by_token[C][R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c) by_token[c][r] = acc[r][c];
+    reduce16_tile<R * C>(&by_token[0][0], out);
+  } else {
+    reduce16_tile<R * C>(&acc[0][0], out);
+  }
 }
 
+// A 4 x 4 tile leaves its sums token by token (out[c * 4 + r]): each token's
+// 4 rows are one 128-bit store into y. Other shapes: store_tile's order.
 template <DType dt>
 struct GroupedTiles {
   template <int R, int C>
+  static constexpr bool kByToken = R == 4 && C == 4;
+  template <int R, int C>
   TPLM_AVX512 static void run(const uint8_t* const* wrow, const QuantActs& a, int64_t t,
                               float* out) {
-    tile_grouped<dt, R, C>(wrow, a, t, out);
+    tile_grouped<dt, R, C, kByToken<R, C>>(wrow, a, t, out);
+  }
+  template <int R, int C>
+  TPLM_AVX512 static void store(const float* out, const float* bias, float* y, int64_t stride,
+                                int64_t r, int64_t t) {
+    if constexpr (kByToken<R, C>) {
+      const __m128 b = bias ? _mm_loadu_ps(bias + r) : _mm_setzero_ps();
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c)
+        _mm_storeu_ps(y + (t + c) * stride + r, _mm_add_ps(_mm_loadu_ps(out + 4 * c), b));
+    } else {
+      store_tile<R, C>(out, bias, y, stride, r, t);
+    }
   }
 };
 

@@ -41,10 +41,16 @@ struct FileTiles {
                                    float* out) {
     tile<dt, R, C>(wrow, a, t, out);
   }
+  template <int R, int C>
+  static void store(const float* out, const float* bias, float* y, int64_t stride, int64_t r,
+                    int64_t t) {
+    store_tile<R, C>(out, bias, y, stride, r, t);
+  }
 };
 
 // Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time;
-// Tiles::run<R, C>(wrow, a, t, out) computes one tile.
+// Tiles::run<R, C>(wrow, a, t, out) computes one tile, Tiles::store<R, C> puts
+// it into y (store_tile's arguments).
 template <class Tiles, int R, int C>
 TPLM_QDOT_TARGET void rows_tokens(const WeightView& w, const QuantActs& a, const float* bias,
                                   float* y, int64_t r, int64_t t0, int64_t t1) {
@@ -64,11 +70,11 @@ TPLM_QDOT_TARGET void rows_tokens(const WeightView& w, const QuantActs& a, const
     for (const int64_t end = next_bytes * i / tiles; fetched < end; fetched += 64)
       __builtin_prefetch(next + fetched);
     Tiles::template run<R, C>(wrow, a, t, out);
-    store_tile<R, C>(out, bias, y, w.rows, r, t);
+    Tiles::template store<R, C>(out, bias, y, w.rows, r, t);
   }
   for (; t < t1; ++t) {
     Tiles::template run<R, 1>(wrow, a, t, out);
-    store_tile<R, 1>(out, bias, y, w.rows, r, t);
+    Tiles::template store<R, 1>(out, bias, y, w.rows, r, t);
   }
 }
 
