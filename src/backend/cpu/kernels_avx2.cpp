@@ -233,30 +233,16 @@ TPLM_AVX2 float dot_f32_row_avx2(DType row_type, const void* row, const float* x
 
 namespace {
 
-// Rows stride bytes apart, 4 at a time: tile() keeps one accumulator per row,
-// so each out[p] has dot_f32_row's bits whatever the grouping.
-template <DType dt>
-TPLM_AVX2 void dots_rows(const uint8_t* rows, int64_t stride, const float* x, int64_t n, float* out,
-                         int64_t len) {
-  constexpr int R = 4;
-  constexpr int64_t kAhead = kKvRowsAhead;
-  const int64_t row_len = len * (dt == DType::F32 ? 4 : 2);
+// kv_scan.hpp's row_dots: tile() keeps one accumulator per row.
+template <DType dt, int R>
+TPLM_AVX2 inline void row_dots(const void* const* rows, const float* x, int64_t len, float* out) {
   const float* xt[1] = {x};
-  int64_t p = 0;
-  for (; p + R <= n; p += R) {
-    for (int64_t q = p + kAhead; q < std::min(p + kAhead + R, n); ++q)
-      for (int64_t off = 0; off < row_len; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(rows + q * stride + off), _MM_HINT_T0);
-    const void* wrow[R];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) wrow[r] = rows + (p + r) * stride;
-    tile<dt, R, 1>(wrow, xt, len, out + p);
-  }
-  for (; p < n; ++p) {
-    const void* wrow[1] = {rows + p * stride};
-    tile<dt, 1, 1>(wrow, xt, len, out + p);
-  }
+  tile<dt, R, 1>(rows, xt, len, out);
 }
+
+#define TPLM_KV_TARGET TPLM_AVX2
+#include "backend/cpu/kv_scan.hpp"  // NOLINT(build/include): the shared row loop
+#undef TPLM_KV_TARGET
 
 template <DType dt>
 TPLM_AVX2 void add_scaled(float a, const void* row, float* o, int64_t n) {
@@ -283,10 +269,7 @@ TPLM_AVX2 void add_scaled_columns(const uint8_t* rows, int64_t stride, const flo
   for (int s = 0; s < S; ++s) acc[s] = _mm256_loadu_ps(o + i + 8 * s);
   for (int64_t p = 0; p < n; ++p) {
     const uint8_t* row = rows + p * stride;
-    const uint8_t* ahead = row + kKvRowsAhead * stride + kElemBytes * i;
-    TPLM_UNROLL
-    for (int64_t off = 0; off < 8 * S * kElemBytes; off += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+    fetch_kv_bytes(row + kKvRowsAhead * stride + kElemBytes * i, 8 * S * kElemBytes);
     const __m256 va = _mm256_set1_ps(a[p]);
     TPLM_UNROLL
     for (int s = 0; s < S; ++s) {

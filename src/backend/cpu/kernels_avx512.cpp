@@ -71,27 +71,15 @@ TPLM_AVX512 void dots(const void* const* rows, const float* x, int64_t len, floa
   }
 }
 
-template <DType dt>
-TPLM_AVX512 void dots_rows(const uint8_t* rows, int64_t stride, const float* x, int64_t n,
-                           float* out, int64_t len) {
-  constexpr int R = 4;
-  constexpr int64_t kAhead = kKvRowsAhead;
-  const int64_t row_len = len * (dt == DType::F32 ? 4 : 2);
-  int64_t p = 0;
-  for (; p + R <= n; p += R) {
-    for (int64_t q = p + kAhead; q < std::min(p + kAhead + R, n); ++q)
-      for (int64_t off = 0; off < row_len; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(rows + q * stride + off), _MM_HINT_T0);
-    const void* wrow[R];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) wrow[r] = rows + (p + r) * stride;
-    dots<dt, R>(wrow, x, len, out + p);
-  }
-  for (; p < n; ++p) {
-    const void* wrow[1] = {rows + p * stride};
-    dots<dt, 1>(wrow, x, len, out + p);
-  }
+// kv_scan.hpp's row_dots.
+template <DType dt, int R>
+TPLM_AVX512 inline void row_dots(const void* const* rows, const float* x, int64_t len, float* out) {
+  dots<dt, R>(rows, x, len, out);
 }
+
+#define TPLM_KV_TARGET TPLM_AVX512
+#include "backend/cpu/kv_scan.hpp"  // NOLINT(build/include): the shared row loop
+#undef TPLM_KV_TARGET
 
 // o[i] = o[i] + a * row[i] for elements [i0, len), one at a time (two roundings).
 template <DType dt>
@@ -106,16 +94,13 @@ TPLM_AVX512 void add_scaled_tail(float a, const void* row, float* o, int64_t i0,
 template <DType dt, int S>
 TPLM_AVX512 void add_scaled_columns(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
                                     float* o, int64_t i) {
-  constexpr int64_t kElemBytes = dt == DType::F32 ? 4 : 2, kAhead = kKvRowsAhead;
+  constexpr int64_t kElemBytes = dt == DType::F32 ? 4 : 2;
   __m512 acc[S];
   TPLM_UNROLL
   for (int s = 0; s < S; ++s) acc[s] = _mm512_loadu_ps(o + i + 16 * s);
   for (int64_t p = 0; p < n; ++p) {
     const uint8_t* row = rows + p * stride;
-    const uint8_t* ahead = row + kAhead * stride + kElemBytes * i;
-    TPLM_UNROLL
-    for (int64_t off = 0; off < 16 * S * kElemBytes; off += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+    fetch_kv_bytes(row + kKvRowsAhead * stride + kElemBytes * i, 16 * S * kElemBytes);
     const __m512 va = _mm512_set1_ps(a[p]);
     TPLM_UNROLL
     for (int s = 0; s < S; ++s)
