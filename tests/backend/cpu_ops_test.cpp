@@ -62,6 +62,21 @@ TEST(CpuOps, SwigluAndRmsnormInPlaceEqualOutOfPlace) {
   EXPECT_TRUE(same_bits(out, inplace));
 }
 
+// rmsnorm takes 8 rows at a time, the rest one by one: each row of a batch
+// equals that row alone, bit for bit (19 rows: two 8s and 3 left over).
+TEST(CpuOps, RmsnormRowsOfABatchEqualEachRowAlone) {
+  for (int threads : {1, 3}) {
+    auto be = make_cpu_backend(threads);
+    const int64_t T = 19, dim = 100;
+    const auto x = random_floats(T * dim, 53, -4.0f, 4.0f), w = random_floats(dim, 54);
+    std::vector<float> batch(x.size(), std::nanf("")), alone(x.size(), std::nanf(""));
+    be->rmsnorm(x.data(), w.data(), T, dim, 1e-6f, batch.data());
+    for (int64_t t = 0; t < T; ++t)
+      be->rmsnorm(x.data() + t * dim, w.data(), 1, dim, 1e-6f, alone.data() + t * dim);
+    EXPECT_TRUE(same_bits(batch, alone)) << "threads " << threads;
+  }
+}
+
 // swiglu is g * (1 / (1 + exp(-g))) * u rounded step by step, element by
 // element, whatever the vector width and the block: lengths around 4 and
 // around its 256-element blocks, threads 1 and 3, extreme gates.

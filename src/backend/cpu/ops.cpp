@@ -11,29 +11,38 @@
 
 namespace tplm::cpu {
 
+namespace {
+
+// y = weight * (x / sqrt(ss / dim + eps)) for one row whose sum of squares is ss.
+void scale_row(const float* x, const float* weight, int64_t dim, float eps, float ss, float* y) {
+  float s = ss / static_cast<float>(dim);
+  s += eps;
+  s = 1.0f / std::sqrt(s);
+  for (int64_t j = 0; j < dim; ++j) y[j] = weight[j] * (s * x[j]);
+}
+
+}  // namespace
+
 void rmsnorm_rows(const float* x, const float* weight, int64_t dim, float eps, float* y, int64_t t0,
                   int64_t t1) {
   // Each row's sum of squares adds its terms in order, as llama2.c does: a
-  // chain of dependent additions. Up to 8 rows at a time interleave their
-  // chains (the same additions per row, so the same bits) instead of waiting
-  // on one addition after another.
+  // chain of dependent additions. 8 rows at a time interleave their chains
+  // (the same additions per row, so the same bits) instead of waiting on one
+  // addition after another; the rows left over go one by one.
   constexpr int64_t kRows = 8;
-  for (int64_t t = t0; t < t1; t += kRows) {
-    const int64_t n = std::min(kRows, t1 - t);
-    const float* row[kRows];  // past the last row: the last row again, discarded
-    for (int64_t r = 0; r < kRows; ++r) row[r] = x + (t + std::min(r, n - 1)) * dim;
+  int64_t t = t0;
+  for (; t + kRows <= t1; t += kRows) {
     float ss[kRows] = {};
     for (int64_t j = 0; j < dim; ++j)
 #pragma GCC unroll 8
-      for (int64_t r = 0; r < kRows; ++r) ss[r] += row[r][j] * row[r][j];
-    for (int64_t r = 0; r < n; ++r) {
-      const float* xt = x + (t + r) * dim;
-      float* yt = y + (t + r) * dim;
-      float s = ss[r] / static_cast<float>(dim);
-      s += eps;
-      s = 1.0f / std::sqrt(s);
-      for (int64_t j = 0; j < dim; ++j) yt[j] = weight[j] * (s * xt[j]);
-    }
+      for (int64_t r = 0; r < kRows; ++r) ss[r] += x[(t + r) * dim + j] * x[(t + r) * dim + j];
+    for (int64_t r = 0; r < kRows; ++r)
+      scale_row(x + (t + r) * dim, weight, dim, eps, ss[r], y + (t + r) * dim);
+  }
+  for (; t < t1; ++t) {
+    float ss = 0.0f;
+    for (int64_t j = 0; j < dim; ++j) ss += x[t * dim + j] * x[t * dim + j];
+    scale_row(x + t * dim, weight, dim, eps, ss, y + t * dim);
   }
 }
 
