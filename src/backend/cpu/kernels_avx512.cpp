@@ -23,8 +23,10 @@
 
 // GCC 12 flags the unset source vector of _mm512_cvtph_ps (its
 // _mm512_undefined_ps) as uninitialized wherever it is inlined.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace tplm::cpu {
 namespace {
