@@ -36,14 +36,6 @@ void qmatmul_rows(const QuantActs& a, const WeightView& w, const float* bias, fl
   qmatmul_rows_scalar(a, w, bias, y, r0, r1);
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-#if defined(__x86_64__)
-  if (have_avx512()) return dot_f32_avx512(a, b, n);
-  if (have_avx2()) return dot_f32_avx2(a, b, n);
-#endif
-  return dot_f32_scalar(a, b, n);
-}
-
 float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n) {
 #if defined(__x86_64__)
   if (have_avx512()) return dot_f32_row_avx512(row_type, row, x, n);

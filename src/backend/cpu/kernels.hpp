@@ -40,12 +40,12 @@ namespace tplm::cpu {
 struct QuantActs;
 
 bool have_avx2();
+bool have_avx512();  // the qdot AVX-512 level: also the attention kernels' 16-lane versions
 // The attention kernels read cache rows that lie a row apart and out of the
 // caches: they fetch the row this many positions ahead of the one they read
 // (their caller fetches the first ones). 16 streams of a 110M Q8_0 model
 // served 886-896 tok/s with 8, 772-865 with 24 and 796-881 with 48.
 inline constexpr int64_t kKvRowsAhead = 8;
-bool have_avx512();  // the qdot AVX-512 level: also the attention kernels' 16-lane versions
 
 // Rows [r0, r1) of y (all T tokens): y[t * w.rows + r]; float weights (any
 // dtype, converted to f32: the float reference for quantized ones).
@@ -54,11 +54,10 @@ void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bi
 // The same for a quantized weight against activations quantized by qdot.hpp.
 void qmatmul_rows(const QuantActs& a, const WeightView& w, const float* bias, float* y, int64_t r0,
                   int64_t r1);
-float dot_f32(const float* a, const float* b, int64_t n);
 // Attention's two loops over cached rows of type row_type (F32 or F16),
-// read in place: dot_f32(x, row) with the same bits as after converting the
-// row to f32, and o[i] = o[i] + a * row[i] rounded after the product and again
-// after the sum (never fused), so every level gives the scalar loop's bits.
+// read in place: x . row with the same bits as for the row converted to f32
+// (an F32 row), and o[i] = o[i] + a * row[i] rounded after the product and
+// again after the sum (never fused), so every level gives the scalar loop's bits.
 float dot_f32_row(DType row_type, const void* row, const float* x, int64_t n);
 // out[p] = dot_f32_row(row_type, rows + p * stride, x, len) for p = 0 .. n - 1,
 // several rows at once so that their dependency chains overlap.
@@ -80,14 +79,12 @@ void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, c
                           int64_t n, float* o, int64_t len);
 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                       int64_t r0, int64_t r1);
-float dot_f32_avx2(const float* a, const float* b, int64_t n);
 float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t n);
 void dot_f32_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, const float* x,
                        int64_t n, float* out, int64_t len);
 void add_scaled_row_avx2(DType row_type, float a, const void* row, float* o, int64_t n);
 // out[i] = f32_to_f16(x[i]) (format/half.hpp), 8 at a time by F16C.
 void f32_to_f16_row_avx2(const float* x, int64_t n, uint8_t* out);
-float dot_f32_avx512(const float* a, const float* b, int64_t n);
 float dot_f32_row_avx512(DType row_type, const void* row, const float* x, int64_t n);
 void dot_f32_rows_avx512(DType row_type, const uint8_t* rows, int64_t stride, const float* x,
                          int64_t n, float* out, int64_t len);

@@ -211,16 +211,7 @@ TPLM_AVX2 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, 
   }
 }
 
-TPLM_AVX2 float dot_f32_avx2(const float* a, const float* b, int64_t n) {
-  const void* wrow[1] = {a};
-  const float* xt[1] = {b};
-  float out;
-  tile<DType::F32, 1, 1>(wrow, xt, n, &out);
-  return out;
-}
-
 TPLM_AVX2 float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t n) {
-  // fma(row, x) and fma(x, row) round the same exact product: dot_f32's bits.
   const void* wrow[1] = {row};
   const float* xt[1] = {x};
   float out;

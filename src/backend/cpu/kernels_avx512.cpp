@@ -1,5 +1,5 @@
 // AVX-512 versions of the attention's float kernels (kernels.hpp): the
-// scores' dot products (dot_f32, dot_f32_row, dot_f32_rows) and the weighted
+// scores' dot products (dot_f32_row, dot_f32_rows) and the weighted
 // sums of value rows (add_scaled_row, add_scaled_rows), 16 floats a step
 // where AVX2 takes 8. f16 cache rows are converted in registers (F16C).
 //
@@ -123,13 +123,6 @@ TPLM_AVX512 void add_scaled_all(const uint8_t* rows, int64_t stride, const float
 }
 
 }  // namespace
-
-TPLM_AVX512 float dot_f32_avx512(const float* a, const float* b, int64_t n) {
-  const void* row[1] = {a};
-  float out;
-  dots<DType::F32, 1>(row, b, n, &out);
-  return out;
-}
 
 TPLM_AVX512 float dot_f32_row_avx512(DType row_type, const void* row, const float* x, int64_t n) {
   const void* rows[1] = {row};
