@@ -83,9 +83,8 @@ class CpuBackend final : public Backend {
     cpu::check_weight(w, "matmul");
     if (T <= 0 || w.rows == 0) return;
     prepare(x, T, w);
-    pool_.parallel_for((w.rows + 3) / 4, grain_for(4 * w.cols * T), [&](int64_t g0, int64_t g1) {
-      rows(x, T, w, bias, y, g0 * 4, std::min(g1 * 4, w.rows));
-    });
+    const Projection out{&w, bias, y};
+    projections(x, T, {&out, 1});
   }
 
   // Each thread computes its rows' product into a scratch as large as y,
@@ -118,17 +117,7 @@ class CpuBackend final : public Backend {
         return Backend::norm_matmuls(x, norm_weight, T, dim, eps, h, outs);
     }
     norm_prepare(x, norm_weight, T, dim, eps, h, w0);
-    std::vector<int64_t> first{0};  // 4-row groups of the projections before each
-    for (const Projection& p : outs) first.push_back(first.back() + (p.w->rows + 3) / 4);
-    pool_.parallel_for(first.back(), grain_for(4 * w0.cols * T), [&](int64_t g0, int64_t g1) {
-      for (size_t i = 0; i < outs.size(); ++i) {
-        const int64_t a = std::max(g0, first[i]), b = std::min(g1, first[i + 1]);
-        const WeightView& w = *outs[i].w;
-        if (a < b)
-          rows(h, T, w, outs[i].bias, outs[i].y, (a - first[i]) * 4,
-               std::min((b - first[i]) * 4, w.rows));
-      }
-    });
+    projections(h, T, outs);
   }
 
   // The same for gate and up, each thread then applying swiglu to its columns.
@@ -245,6 +234,22 @@ class CpuBackend final : public Backend {
                          cpu::rmsnorm_rows(x, norm_weight, dim, eps, h, t0, t1);
                          if (quantized) cpu::quantize_acts_rows(h, acts_, t0, t1);
                        });
+  }
+  // y = x W^T + bias for every projection (same columns, after prepare): the
+  // threads split all their 4-row groups at once.
+  void projections(const float* x, int64_t T, std::span<const Projection> outs) {
+    const auto groups = [](const Projection& p) { return (p.w->rows + 3) / 4; };
+    int64_t total = 0;
+    for (const Projection& p : outs) total += groups(p);
+    pool_.parallel_for(total, grain_for(4 * outs.front().w->cols * T), [&](int64_t g0, int64_t g1) {
+      int64_t first = 0;  // groups of the projections before this one
+      for (const Projection& p : outs) {
+        const int64_t a = std::max(g0, first), b = std::min(g1, first + groups(p));
+        if (a < b)
+          rows(x, T, *p.w, p.bias, p.y, (a - first) * 4, std::min((b - first) * 4, p.w->rows));
+        first += groups(p);
+      }
+    });
   }
   // Rows [r0, r1) of y = x W^T + bias, after prepare.
   void rows(const float* x, int64_t T, const WeightView& w, const float* bias, float* y, int64_t r0,
