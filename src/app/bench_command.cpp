@@ -48,6 +48,15 @@ void print_bench(const BenchReport& r) {
   std::printf("decode:  %lld tokens in %.3f s = %.1f tokens/s\n",
               static_cast<long long>(r.decode_steps), r.decode_seconds,
               per_second(static_cast<double>(r.decode_steps), r.decode_seconds));
+  if (r.batch > 1 && r.batch_steps > 0) {
+    const double one = per_second(static_cast<double>(r.decode_steps), r.decode_seconds);
+    const double all = per_second(static_cast<double>(r.batch * r.batch_steps), r.batch_seconds);
+    std::printf(
+        "batched decode: %lld sequences x %lld steps in %.3f s = %.1f tokens/s (%.2f ms per "
+        "step) = %.2f x one sequence\n",
+        static_cast<long long>(r.batch), static_cast<long long>(r.batch_steps), r.batch_seconds,
+        all, 1e3 * r.batch_seconds / static_cast<double>(r.batch_steps), one > 0 ? all / one : 0.0);
+  }
   print_prediction(r);
   if (r.tp > 1)
     std::printf("rank 0 in collectives: %.3f s, %.2f MiB sent\n", r.comm_seconds_rank0,
@@ -96,6 +105,9 @@ CommandAction add_bench_command(CLI::App& app) {
   cmd->add_option("-t,--threads", opt->threads, "kernel threads per rank (default: cores / ranks)");
   cmd->add_option("--prompt-tokens", opt->prompt_tokens, "prefill length")->capture_default_str();
   cmd->add_option("--gen-tokens", opt->gen_tokens, "decode steps")->capture_default_str();
+  cmd->add_option("--batch", opt->batch,
+                  "then decode this many sequences together (a server's running batch)")
+      ->capture_default_str();
   cmd->add_option("--comm-timeout", opt->timeout_seconds,
                   "seconds a collective may wait for a peer before the run fails")
       ->capture_default_str();

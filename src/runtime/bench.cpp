@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "base/error.hpp"
@@ -32,11 +33,45 @@ EngineOptions engine_options(const BenchOptions& o) {
   e.threads = o.threads;
   // The prefill's positions and one per decode step (the last token is sampled, not fed).
   e.max_context = o.prompt_tokens + o.gen_tokens;
+  e.slots = o.batch;
   e.timeout_seconds = o.timeout_seconds;
   e.show_progress = o.show_progress;
   e.backend = o.backend;
   e.gpus = o.gpus;
   return e;
+}
+
+// Slot i's prompt as rows of one step (logits of its last row only).
+std::vector<BatchRow> prompt_rows(std::span<const int32_t> prompt, int32_t slot) {
+  std::vector<BatchRow> rows(prompt.size());
+  for (size_t p = 0; p < prompt.size(); ++p)
+    rows[p] = {slot, static_cast<int32_t>(p), prompt[p], p + 1 == prompt.size() ? 1 : 0};
+  return rows;
+}
+
+// o.batch sequences prefilled one by one, then o.gen_tokens steps of one row
+// each (every row's logits downloaded, as a server's decode step): the time of
+// those steps.
+void run_batched_decode(Steps& steps, std::span<const int32_t> prompt, const BenchOptions& o,
+                        BenchReport& rep) {
+  if (o.show_progress)
+    std::fprintf(stderr, "bench: %lld sequences: prefill each, then %lld steps of all ...\n",
+                 static_cast<long long>(o.batch), static_cast<long long>(o.gen_tokens));
+  for (int64_t i = 0; i < o.batch; ++i)
+    steps.forward_rows(prompt_rows(prompt, static_cast<int32_t>(i)));
+  std::vector<BatchRow> rows(static_cast<size_t>(o.batch));
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < o.gen_tokens; ++step) {
+    for (int64_t i = 0; i < o.batch; ++i) {
+      const auto token = prompt[static_cast<size_t>(step + i) % prompt.size()];
+      rows[static_cast<size_t>(i)] = {static_cast<int32_t>(i),
+                                      static_cast<int32_t>(o.prompt_tokens + step), token, 1};
+    }
+    steps.forward_rows(rows);
+  }
+  rep.batch_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rep.batch_steps = o.gen_tokens;
 }
 
 }  // namespace
@@ -47,6 +82,9 @@ void check_bench_options(const BenchOptions& o) {
         fmt::format("--prompt-tokens {} is out of range; use 1 or more", o.prompt_tokens));
   if (o.gen_tokens < 0)
     throw UsageError(fmt::format("--gen-tokens {} is out of range; use 0 or more", o.gen_tokens));
+  if (o.batch < 1 || o.batch > kMaxBenchBatch)
+    throw UsageError(
+        fmt::format("--batch {} is out of range; use 1 to {}", o.batch, kMaxBenchBatch));
   check_engine_options(engine_options(o));
 }
 
@@ -116,6 +154,8 @@ BenchReport run_bench(const BenchOptions& o) {
     rep.comm_bytes_rank0 = end.bytes_sent - start.bytes_sent;
     rep.decode_comm_seconds_rank0 = end.seconds - decode_start.seconds;
     rep.decode_comm_bytes_rank0 = end.bytes_sent - decode_start.bytes_sent;
+    rep.batch = o.batch;
+    if (o.batch > 1) run_batched_decode(steps, prompt, o, rep);
   });
   rep.ranks = engine.ranks();
   rep.load_seconds = engine.load_seconds();

@@ -1,7 +1,9 @@
 #pragma once
 // `tplm bench`: load the model over tp ranks, warm up (one prefill and three
 // decode steps), then time one prefill of prompt_tokens positions and
-// gen_tokens decode steps (greedy, no stop token).
+// gen_tokens decode steps (greedy, no stop token); with batch > 1, then
+// gen_tokens steps of `batch` sequences decoding together (one row each, as
+// a server's running batch), each after its own prefill of the prompt.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,12 +13,15 @@
 
 namespace tplm {
 
+constexpr int64_t kMaxBenchBatch = 256;
+
 struct BenchOptions {
   std::string model;
   int tp = 1;
   int threads = 0;
   int64_t prompt_tokens = 128;
   int64_t gen_tokens = 64;
+  int64_t batch = 1;              // sequences of the batched decode (1: none)
   double timeout_seconds = 60.0;  // a collective that waits longer fails (dead peer, link down)
   bool show_progress = true;
   BackendKind backend = BackendKind::Cpu;  // --device
@@ -29,6 +34,8 @@ struct BenchReport {
   int64_t prompt_tokens = 0;
   int64_t decode_steps = 0;
   double load_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
+  int64_t batch = 1, batch_steps = 0;  // the batched decode: sequences, steps
+  double batch_seconds = 0;
   double comm_seconds_rank0 = 0;  // rank 0's time inside collectives (prefill + decode)
   uint64_t comm_bytes_rank0 = 0;
   double decode_comm_seconds_rank0 = 0;  // rank 0's collective time in the decode steps only

@@ -79,6 +79,8 @@ TEST(CliRun, BadInputsAreClearErrors) {
        "shorten the prompt", 1},
       {"bench -m " + (test::stories_dir() / "stories260K.bin").string() + " --tp 5",
        "valid tp: 1, 2, 3, 4, 8", 1},
+      {"bench -m " + (test::stories_dir() / "stories260K.bin").string() + " --batch 0",
+       "--batch 0 is out of range; use 1 to 256", 2},
   };
   for (const auto& c : cases) {
     auto r = tplm(c.args);
@@ -95,6 +97,16 @@ TEST(CliBench, ReportsSpeedAndEachRanksMemory) {
   EXPECT_NE(r.output.find("prefill: 16 tokens"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decode:  8 tokens"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank 1: weights"), std::string::npos) << r.output;
+}
+
+// --batch: the sequences decode together after the one-sequence figures.
+TEST(CliBench, BatchedDecodeReportsEverySequencesTokens) {
+  auto r = tplm("bench -m " + (test::stories_dir() / "stories260K.bin").string() +
+                " --tp 2 --threads 1 --prompt-tokens 8 --gen-tokens 6 --batch 4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("batched decode: 4 sequences x 6 steps in "), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("x one sequence"), std::string::npos) << r.output;
 }
 
 }  // namespace
