@@ -16,6 +16,13 @@ int64_t job_of(const std::vector<int64_t>& first, int64_t j) {
   return (std::upper_bound(first.begin(), first.end(), j) - first.begin()) - 1;
 }
 
+// The cache rows a job's first token reads (whole rows, every head).
+KvRows rows_of(const AttendJob& job) {
+  const AttentionShape& s = *job.s;
+  const auto row_bytes = static_cast<int64_t>(kv_row_bytes(s.kv_type, s.n_kv_heads, s.head_dim));
+  return {job.k_cache, job.v_cache, (s.pos0 + 1) * row_bytes};
+}
+
 }  // namespace
 
 void attend_jobs(ThreadPool& pool, std::span<const AttendJob> jobs, int64_t min_work) {
@@ -27,7 +34,7 @@ void attend_jobs(ThreadPool& pool, std::span<const AttendJob> jobs, int64_t min_
     for (int64_t t = 0; t < s.n_tokens; ++t)
       for (int64_t h = 0; h < s.n_heads; ++h) work.push_back(work.back() + s.pos0 + t + 1);
     first.push_back(first.back() + s.n_tokens * s.n_heads);
-    scratch_floats = std::max(scratch_floats, s.head_dim + s.pos0 + s.n_tokens);
+    scratch_floats = std::max(scratch_floats, s.head_dim + s.n_heads * (s.pos0 + s.n_tokens));
     row_work = std::max(row_work, 2 * s.head_dim);
   }
   const int64_t total = work.back();
@@ -50,7 +57,8 @@ void attend_jobs(ThreadPool& pool, std::span<const AttendJob> jobs, int64_t min_
         const int64_t end = std::min(j1, first[static_cast<size_t>(k) + 1]);
         const int64_t base = first[static_cast<size_t>(k)];
         attention_tasks(job.q, job.k_cache, job.v_cache, *job.s, job.out, j - base, end - base,
-                        scratch.data());
+                        scratch.data(),
+                        end < j1 ? rows_of(jobs[static_cast<size_t>(k) + 1]) : KvRows{});
         j = end;
       }
     }
