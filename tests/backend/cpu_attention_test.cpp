@@ -288,6 +288,40 @@ TEST(CpuAttention, WeightedSumsOfRowsAreTheSameAtEveryLevel) {
     }
 }
 
+// The softmax's element-wise steps give the scalar loop's bits at every
+// level: each product and quotient alone, and the largest score as std::fmax
+// folds them (NaN scores skipped), over lengths around the 16-lane width.
+TEST(CpuAttention, SoftmaxStepsAreTheSameAtEveryLevel) {
+  for (int64_t n : {0, 1, 15, 16, 17, 40, 100}) {
+    auto scores = random_floats(n, 41, -30.0f, 30.0f);
+    if (n > 3) scores[2] = std::nanf(""), scores[3] = -0.0f;
+    std::vector<float> want_scaled, want_divided;
+    float want_max = 0.0f;
+    for (auto level : {cpu::CpuLevel::Scalar, cpu::CpuLevel::Avx2, cpu::CpuLevel::Avx512}) {
+      cpu::set_cpu_level(level);
+      auto scaled = scores;
+      const float m = cpu::scale_and_max(scaled.data(), n, 0.125f);
+      auto divided = scaled;
+      cpu::divide_all(divided.data(), n, 3.7f);
+      cpu::reset_cpu_level();
+      SCOPED_TRACE(::testing::Message() << cpu::cpu_level_name(level) << " n " << n);
+      float expect_max = -INFINITY;
+      for (float x : scaled) expect_max = std::fmax(expect_max, x);
+      EXPECT_EQ(m, expect_max);
+      for (int64_t i = 0; i < n; ++i) {
+        const auto k = static_cast<size_t>(i);
+        if (std::isnan(scores[k])) continue;
+        EXPECT_EQ(scaled[k], scores[k] * 0.125f) << i;
+        EXPECT_EQ(divided[k], scaled[k] / 3.7f) << i;
+      }
+      if (want_scaled.empty()) want_scaled = scaled, want_divided = divided, want_max = m;
+      EXPECT_TRUE(same_bits(scaled, want_scaled));
+      EXPECT_TRUE(same_bits(divided, want_divided));
+      EXPECT_EQ(m, want_max);
+    }
+  }
+}
+
 // An f16 cache row is f32_to_f16 of each value at every level (F16C under
 // AVX2): ties, subnormals, the overflow edge, infinities, NaNs with payloads.
 TEST(CpuAttention, F16CacheRowsAreF32ToF16AtEveryLevel) {

@@ -77,17 +77,13 @@ struct KvStream {
 // p[i] = softmax(scale * p)[i] over n scores: each scaled, the largest
 // subtracted before exp, then divided by the sum (added in order).
 void softmax_scaled(float* p, int64_t n, float scale) {
-  float max_score = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) {
-    p[i] *= scale;
-    max_score = std::fmax(max_score, p[i]);
-  }
+  const float max_score = scale_and_max(p, n, scale);
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     p[i] = std::exp(p[i] - max_score);
     sum += p[i];
   }
-  for (int64_t i = 0; i < n; ++i) p[i] /= sum;
+  divide_all(p, n, sum);
 }
 
 // Heads [h0, h1) of token t, cache rows read in place (f32, f16): scores of

@@ -70,4 +70,18 @@ void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const 
   for (int64_t p = 0; p < n; ++p) add_scaled_row_scalar(row_type, a[p], rows + p * stride, o, len);
 }
 
+float scale_and_max(float* p, int64_t n, float scale) {
+#if defined(__x86_64__)
+  if (have_avx512()) return scale_and_max_avx512(p, n, scale);
+#endif
+  return scale_and_max_scalar(p, n, scale);
+}
+
+void divide_all(float* p, int64_t n, float d) {
+#if defined(__x86_64__)
+  if (have_avx512()) return divide_all_avx512(p, n, d);
+#endif
+  divide_all_scalar(p, n, d);
+}
+
 }  // namespace tplm::cpu

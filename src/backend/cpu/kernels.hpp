@@ -68,6 +68,12 @@ void add_scaled_row(DType row_type, float a, const void* row, float* o, int64_t 
 // weight a[p]), in that order for each element: o stays in registers.
 void add_scaled_rows(DType row_type, const uint8_t* rows, int64_t stride, const float* a, int64_t n,
                      float* o, int64_t len);
+// The softmax's element-wise steps (each element's result is one IEEE
+// operation, so every level gives the same bits): p[i] *= scale for i < n,
+// returning the largest p[i] as std::fmax folds them (a NaN is skipped;
+// -inf when n is 0), and p[i] /= d.
+float scale_and_max(float* p, int64_t n, float scale);
+void divide_all(float* p, int64_t n, float d);
 
 // The two implementations (x86-64 only for the second).
 void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
@@ -75,6 +81,8 @@ void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const fl
 float dot_f32_scalar(const float* a, const float* b, int64_t n);
 float dot_f32_row_scalar(DType row_type, const void* row, const float* x, int64_t n);
 void add_scaled_row_scalar(DType row_type, float a, const void* row, float* o, int64_t n);
+float scale_and_max_scalar(float* p, int64_t n, float scale);
+void divide_all_scalar(float* p, int64_t n, float d);
 void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, const float* a,
                           int64_t n, float* o, int64_t len);
 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
@@ -91,5 +99,7 @@ void dot_f32_rows_avx512(DType row_type, const uint8_t* rows, int64_t stride, co
 void add_scaled_rows_avx512(DType row_type, const uint8_t* rows, int64_t stride, const float* a,
                             int64_t n, float* o, int64_t len);
 void add_scaled_row_avx512(DType row_type, float a, const void* row, float* o, int64_t n);
+float scale_and_max_avx512(float* p, int64_t n, float scale);
+void divide_all_avx512(float* p, int64_t n, float d);
 
 }  // namespace tplm::cpu

@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/qdot.hpp"
@@ -149,6 +150,33 @@ TPLM_AVX512 void add_scaled_rows_avx512(DType row_type, const uint8_t* rows, int
 TPLM_AVX512 void add_scaled_row_avx512(DType row_type, float a, const void* row, float* o,
                                        int64_t n) {
   add_scaled_rows_avx512(row_type, static_cast<const uint8_t*>(row), 0, &a, 1, o, n);
+}
+
+// 16 at a time, then one by one. _mm512_max_ps(v, m) returns m where v is
+// NaN, as std::fmax(m, v) does; a lane never holds NaN (it starts at -inf),
+// and which zero a max of +0 and -0 keeps cannot change exp(p - max).
+TPLM_AVX512 float scale_and_max_avx512(float* p, int64_t n, float scale) {
+  const __m512 s = _mm512_set1_ps(scale);
+  __m512 m = _mm512_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(p + i), s);
+    _mm512_storeu_ps(p + i, v);
+    m = _mm512_max_ps(v, m);
+  }
+  float best = _mm512_reduce_max_ps(m);
+  for (; i < n; ++i) {
+    p[i] *= scale;
+    best = std::fmax(best, p[i]);
+  }
+  return best;
+}
+
+TPLM_AVX512 void divide_all_avx512(float* p, int64_t n, float d) {
+  const __m512 v = _mm512_set1_ps(d);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(p + i, _mm512_div_ps(_mm512_loadu_ps(p + i), v));
+  for (; i < n; ++i) p[i] /= d;
 }
 
 }  // namespace tplm::cpu

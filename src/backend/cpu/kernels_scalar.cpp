@@ -1,4 +1,5 @@
 // Portable kernels: the same summation order as kernels_avx2.cpp (see kernels.hpp).
+#include <cmath>
 #include <vector>
 
 #include "backend/cpu/dequant.hpp"
@@ -37,6 +38,19 @@ float dot_f32_row_scalar(DType row_type, const void* row, const float* x, int64_
 
 void add_scaled_row_scalar(DType row_type, float a, const void* row, float* o, int64_t n) {
   for (int64_t i = 0; i < n; ++i) o[i] += a * row_value(row_type, row, i);
+}
+
+float scale_and_max_scalar(float* p, int64_t n, float scale) {
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    p[i] *= scale;
+    m = std::fmax(m, p[i]);
+  }
+  return m;
+}
+
+void divide_all_scalar(float* p, int64_t n, float d) {
+  for (int64_t i = 0; i < n; ++i) p[i] /= d;
 }
 
 void matmul_rows_scalar(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
