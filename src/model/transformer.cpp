@@ -80,7 +80,7 @@ std::vector<float> Transformer::forward(std::span<const int32_t> ids, int64_t po
   return download_logits(full, n);
 }
 
-std::vector<float> Transformer::forward_rows(std::span<const BatchRow> rows) {
+std::span<const float> Transformer::forward_rows(std::span<const BatchRow> rows) {
   check_rows(rows);
   const auto T = static_cast<int64_t>(rows.size());
   ensure_scratch(T);
@@ -102,7 +102,12 @@ std::vector<float> Transformer::forward_rows(std::span<const BatchRow> rows) {
   // The wanted rows are the last ones (every decode batch): read them in place.
   const bool tail = n > 0 && picked.front() == T - n;
   const float* full = queue_step(T, n, tail ? std::span<const int64_t>{} : picked);
-  return download_logits(full, n);
+  comm_.settle();  // a dead peer ends here, within the timeout, not in a download
+  const auto count = static_cast<size_t>(n * config_.vocab_size);
+  if (rows_logits_.size() < count) rows_logits_.resize(count);
+  download_logits(full, n, rows_logits_.data());
+  be_.synchronize();
+  return {rows_logits_.data(), count};
 }
 
 // Rows of one slot are consecutive at consecutive positions, inside the

@@ -40,8 +40,9 @@ class Transformer {
   // consecutive positions, and attend to that slot's cache only. Returns the
   // logits of the rows that ask for them, in row order: [n, vocab]. Each
   // sequence gets what forward() would give it alone. Every rank must call
-  // it with the same rows.
-  std::vector<float> forward_rows(std::span<const BatchRow> rows);
+  // it with the same rows. The logits stay valid until the next step (one
+  // host buffer for every step: no allocation or zero-filling per step).
+  std::span<const float> forward_rows(std::span<const BatchRow> rows);
 
   const ModelConfig& config() const { return config_; }
   int64_t context() const { return cache_.context(); }  // positions the KV cache holds
@@ -80,8 +81,9 @@ class Transformer {
   Buffer<float> logits_;    // [positions, vocab_per_rank]: this rank's LM head rows
   Buffer<float> gathered_;  // [positions, world * vocab_per_rank]: every rank's, in order
   Buffer<int32_t> ids_, pos_;
-  Buffer<float> picked_;           // [positions, dim]: the rows a batched step wants logits of
-  std::vector<Segment> segments_;  // the step's sequences
+  std::vector<float> rows_logits_;  // forward_rows's logits on the host
+  Buffer<float> picked_;            // [positions, dim]: the rows a batched step wants logits of
+  std::vector<Segment> segments_;   // the step's sequences
   std::vector<AttentionSegment> attention_segments_;  // attention_block's, reused
   const float* decode_logits_ = nullptr;  // where a recorded decode step leaves its logits
 };

@@ -36,7 +36,7 @@ class LeadSteps final : public Steps {
     send_step(comm_.control(), ids, pos0, all_logits);
     return rm_.transformer->forward(ids, pos0, all_logits);
   }
-  std::vector<float> forward_rows(std::span<const BatchRow> rows) override {
+  std::span<const float> forward_rows(std::span<const BatchRow> rows) override {
     send_rows(comm_.control(), rows);
     return rm_.transformer->forward_rows(rows);
   }

@@ -220,7 +220,7 @@ void Scheduler::step(Steps& steps) {
 
   const double exchanged0 = steps.exchanges().seconds;
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<float> logits = steps.forward_rows(rows);
+  const std::span<const float> logits = steps.forward_rows(rows);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double exchanged = steps.exchanges().seconds - exchanged0;

@@ -23,8 +23,9 @@ class Steps {
   virtual std::vector<float> forward(std::span<const int32_t> ids, int64_t pos0,
                                      bool all_logits) = 0;
   // A batched step over many sequences (Transformer::forward_rows): the
-  // logits of the rows that ask for them, in row order, [n, vocab].
-  virtual std::vector<float> forward_rows(std::span<const BatchRow> rows) = 0;
+  // logits of the rows that ask for them, in row order, [n, vocab], valid
+  // until the next step.
+  virtual std::span<const float> forward_rows(std::span<const BatchRow> rows) = 0;
   // Tells the other ranks that nothing runs yet (a server between requests),
   // before their wait for the next step reaches the timeout.
   virtual void idle() = 0;

@@ -40,7 +40,7 @@ class ScriptedSteps : public Steps {
     ++next_;
     return logits;
   }
-  std::vector<float> forward_rows(std::span<const BatchRow>) override {
+  std::span<const float> forward_rows(std::span<const BatchRow>) override {
     ADD_FAILURE() << "a conversation runs one sequence";
     return {};
   }

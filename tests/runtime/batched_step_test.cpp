@@ -101,7 +101,7 @@ void run_batched(Steps& steps, std::vector<Seq>& seqs, int64_t vocab, size_t chu
         return;
       continue;  // a sequence joins later
     }
-    const std::vector<float> logits = steps.forward_rows(rows);
+    const std::span<const float> logits = steps.forward_rows(rows);
     ASSERT_EQ(logits.size(), wanting.size() * static_cast<size_t>(vocab));
     for (size_t i = 0; i < wanting.size(); ++i)
       take(*wanting[i], logits.data() + i * static_cast<size_t>(vocab), vocab);
