@@ -14,8 +14,13 @@ namespace tplm {
 
 std::string SequenceStream::next(std::chrono::milliseconds wait) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, wait, [&] { return !text_.empty() || done_; });
+  text_cv_.wait_for(lock, wait, [&] { return !text_.empty() || done_; });
   return std::exchange(text_, {});
+}
+
+bool SequenceStream::wait_done(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
+  return done_cv_.wait_for(lock, wait, [&] { return done_; });
 }
 
 bool SequenceStream::done() const {
@@ -38,7 +43,7 @@ void SequenceStream::push_text(const std::string& text) {
     std::lock_guard lock(mu_);
     text_ += text;
   }
-  cv_.notify_all();
+  text_cv_.notify_all();
 }
 
 void SequenceStream::finish(GenerateResult result) {
@@ -47,7 +52,8 @@ void SequenceStream::finish(GenerateResult result) {
     result_ = std::move(result);
     done_ = true;
   }
-  cv_.notify_all();
+  text_cv_.notify_all();
+  done_cv_.notify_all();
 }
 
 void SequenceStream::fail(const std::string& error) {
@@ -56,7 +62,8 @@ void SequenceStream::fail(const std::string& error) {
     error_ = error;
     done_ = true;
   }
-  cv_.notify_all();
+  text_cv_.notify_all();
+  done_cv_.notify_all();
 }
 
 // ---- Scheduler

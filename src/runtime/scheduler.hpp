@@ -43,6 +43,10 @@ class SequenceStream {
  public:
   // Waits up to `wait` for text or the end; returns the text made since the last call.
   std::string next(std::chrono::milliseconds wait);
+  // Waits up to `wait` for the end only: a reader that wants the whole answer
+  // is not woken for each token (16 such readers woken at every step took
+  // the cores from the step's threads).
+  bool wait_done(std::chrono::milliseconds wait);
   bool done() const;
   // After done(): the generation, or the error that ended it ("" when none).
   GenerateResult result() const;
@@ -58,7 +62,8 @@ class SequenceStream {
 
  private:
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable text_cv_;  // new text or the end
+  std::condition_variable done_cv_;  // the end
   std::string text_;
   bool done_ = false;
   GenerateResult result_;

@@ -42,6 +42,26 @@ void wait_for(const std::function<bool()>& ready) {
   for (int i = 0; i < 2000 && !ready(); ++i) std::this_thread::sleep_for(5ms);
 }
 
+// A reader of the whole answer waits for the end only: text does not end its
+// wait, the end does, and the text is still there for a streaming reader.
+TEST(SequenceStream, WaitDoneReturnsAtTheEndNotAtEachToken) {
+  SequenceStream s;
+  s.push_text("Once");
+  EXPECT_FALSE(s.wait_done(20ms));
+  std::thread producer([&] {
+    std::this_thread::sleep_for(30ms);
+    s.push_text(" upon");
+    GenerateResult r;
+    r.text = "Once upon";
+    s.finish(r);
+  });
+  EXPECT_TRUE(s.wait_done(5000ms));
+  producer.join();
+  EXPECT_EQ(s.result().text, "Once upon");
+  EXPECT_EQ(s.next(0ms), "Once upon");
+  EXPECT_TRUE(s.done());
+}
+
 class SchedulerTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(SchedulerTest, EachRequestGetsWhatItGetsAlone) {

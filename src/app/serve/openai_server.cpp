@@ -223,8 +223,8 @@ void OpenAiServer::completion(const std::string& body, bool chat, void* response
       fmt::format("{}-{:x}{:04x}", chat ? "chatcmpl" : "cmpl", created_, next_id_++);
   const int64_t created = static_cast<int64_t>(std::time(nullptr));
   if (!rq.stream) {
-    std::string text;
-    while (!sub.stream->done()) text += sub.stream->next(1000ms);
+    while (!sub.stream->wait_done(1000ms)) {
+    }
     if (const std::string err = sub.stream->error(); !err.empty())
       return reject(api_error(500, "server_error", err));
     const GenerateResult r = sub.stream->result();
