@@ -199,6 +199,55 @@ TEST(CpuMatmul, ActivationQuantizationIsTheSameAtEveryLevel) {
   }
 }
 
+// A token's Q8_0 / Q4_0 activations in every form the kernels read (q, d,
+// block sums, the grouped qt and iblk, the padding past the row's blocks)
+// are the same integers and scales at every level, for rows of 1, 16, 17 and
+// 24 blocks (a whole group, a group and one block, a group and a half).
+TEST(CpuMatmul, QuantizedActivationRowsAreTheSameAtEveryLevel) {
+  for (DType dt : {DType::Q8_0, DType::Q4_0})
+    for (int64_t cols : {32, 512, 544, 768}) {
+      const int64_t T = 3;
+      const auto x = random_floats(T * cols, 17, -3.0f, 3.0f);
+      std::vector<cpu::QuantActs> at;
+      for (cpu::CpuLevel l : kLevels) {
+        if (l > cpu::detected_cpu_level()) continue;
+        AtLevel level(l);
+        cpu::QuantActs a;
+        cpu::prepare_acts(a, dt, T, cols);
+        std::fill(a.qt.begin(), a.qt.end(), int8_t{99});  // padding must be written, not kept
+        std::fill(a.iblk.begin(), a.iblk.end(), 99);
+        std::fill(a.d.begin(), a.d.end(), 99.0f);
+        cpu::quantize_acts_rows(x.data(), a, 0, T);
+        at.push_back(std::move(a));
+      }
+      for (size_t i = 1; i < at.size(); ++i) {
+        SCOPED_TRACE(::testing::Message() << dtype_name(dt) << " cols " << cols << " level " << i);
+        EXPECT_EQ(at[i].q, at[0].q);
+        EXPECT_TRUE(same_bits(at[i].d, at[0].d));
+        EXPECT_EQ(at[i].bsum, at[0].bsum);
+        EXPECT_EQ(at[i].qt, at[0].qt);
+        EXPECT_EQ(at[i].iblk, at[0].iblk);
+      }
+      const cpu::QuantActs& a = at.back();  // the grouped form holds each block's own values
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t b = 0; b < 16 * a.groups; ++b) {
+          const bool real = b < cols / 32;
+          int32_t sum = 0;
+          for (int i = 0; i < 32; ++i) {
+            const int8_t v = a.qtrow(t)[512 * (b / 16) + 64 * (i / 4) + 4 * (b % 16) + i % 4];
+            EXPECT_EQ(v, real ? a.qrow(t)[32 * b + i] : 0);
+            sum += real ? a.qrow(t)[32 * b + i] : 0;
+          }
+          EXPECT_EQ(a.iblkrow(t)[b], -cpu::weight_offset(dt) * sum);
+          if (real) {
+            EXPECT_EQ(a.bsumrow(t)[b], sum);
+          } else {
+            EXPECT_EQ(a.drow(t)[b], 0.0f);
+          }
+        }
+    }
+}
+
 TEST(CpuMatmul, QuantizedActivationsKeepEachBlocksScale) {
   for (DType dt : kIntDtypes) {
     const int64_t cols = 1024;

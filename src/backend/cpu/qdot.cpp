@@ -122,6 +122,14 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
 #endif
       quantize_blocks_scalar(xt, nb, B, q, d);
     int32_t* bs = a.bsum.data() + t * (cols / 32);
+#if defined(__x86_64__)
+    if (B == 32 && cpu_level() == CpuLevel::Avx512) {
+      group_acts_avx512(q, nb, a.groups, weight_offset(a.wtype), bs,
+                        a.qt.data() + t * 512 * a.groups, a.iblk.data() + t * 16 * a.groups);
+      std::fill(d + nb, d + a.dstride, 0.0f);
+      continue;
+    }
+#endif
     for (int64_t g = 0; g < cols / 32; ++g) {
       int32_t s = 0;
       for (int i = 0; i < 32; ++i) s += q[32 * g + i];

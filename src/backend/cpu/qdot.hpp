@@ -121,6 +121,11 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols);
 // AVX-512 one does the same float operations, so it gives the same values.
 void quantize_blocks_scalar(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d);
 void quantize_blocks_avx512(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d);
+// A token's Q8_0 / Q4_0 extras from its q (nb blocks of 32): bsum, and in
+// `groups` groups qt (q in the grouped order) and iblk (-offset * bsum; 0 past
+// the row's blocks): the scalar loops' integers, 16 blocks at a time.
+void group_acts_avx512(const int8_t* q, int64_t nb, int64_t groups, int32_t offset, int32_t* bsum,
+                       int8_t* qt, int32_t* iblk);
 // Quantizes tokens [t0, t1) of x ([T, cols]) into a (prepared).
 void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1);
 

@@ -839,6 +839,30 @@ TPLM_AVX512 void quantize_blocks_avx512(const float* x, int64_t n_blocks, int64_
   }
 }
 
+TPLM_AVX512 void group_acts_avx512(const int8_t* q, int64_t nb, int64_t groups, int32_t offset,
+                                   int32_t* bsum, int8_t* qt, int32_t* iblk) {
+  const __m512i ones = _mm512_set1_epi8(1), neg_offset = _mm512_set1_epi32(-offset);
+  for (int64_t g = 0; g < groups; ++g) {
+    __m256i blk[16], lo[8], hi[8];
+    for (int l = 0; l < 16; ++l) {
+      const int64_t b = 16 * g + l;
+      blk[l] =
+          b < nb ? load256(reinterpret_cast<const uint8_t*>(q + 32 * b)) : _mm256_setzero_si256();
+    }
+    transpose8x8(blk, lo);
+    transpose8x8(blk + 8, hi);
+    __m512i sums = _mm512_setzero_si512();  // lane l: block 16g + l's sum (1 x q, exact)
+    for (int k = 0; k < 8; ++k) {
+      const __m512i step = _mm512_inserti64x4(_mm512_castsi256_si512(lo[k]), hi[k], 1);
+      _mm512_storeu_si512(qt + 512 * g + 64 * k, step);
+      sums = _mm512_dpbusd_epi32(sums, ones, step);
+    }
+    _mm512_storeu_si512(iblk + 16 * g, _mm512_mullo_epi32(sums, neg_offset));
+    const int64_t n = std::min<int64_t>(16, nb - 16 * g);
+    _mm512_mask_storeu_epi32(bsum + 16 * g, static_cast<__mmask16>((1u << n) - 1u), sums);
+  }
+}
+
 void qmatmul_rows_avx512(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                          int64_t r0, int64_t r1) {
   if (w.layout == WeightLayout::CpuGroups) {
