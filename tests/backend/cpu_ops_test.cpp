@@ -98,6 +98,21 @@ TEST(CpuOps, SwigluIsTheScalarFormulaBitForBit) {
   }
 }
 
+// x += y: each element's one addition, for any length and any thread split.
+TEST(CpuOps, AddIsEachElementsSum) {
+  for (int threads : {1, 3})
+    for (int64_t n : {1, 3, 4, 5, 1000, 70001}) {
+      auto be = make_cpu_backend(threads);
+      auto x = random_floats(n, 71, -3.0f, 3.0f);
+      const auto y = random_floats(n, 72, -3.0f, 3.0f);
+      if (n > 3) x[1] = INFINITY, x[2] = std::nanf(""), x[3] = -0.0f;
+      std::vector<float> want(x.size());
+      for (size_t i = 0; i < x.size(); ++i) want[i] = x[i] + y[i];
+      be->add(x.data(), y.data(), n);
+      EXPECT_TRUE(same_bits(x, want)) << "n " << n << " threads " << threads;
+    }
+}
+
 TEST(CpuOps, RopeRotatesPairsByPositionTimesInvFreq) {
   auto bes = backends_1_to_4();
   const int64_t T = 5, n_heads = 3, head_dim = 16;
