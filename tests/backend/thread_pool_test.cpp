@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -28,6 +30,35 @@ TEST(ThreadPool, CoversEveryIndexOnceForAnySizeAndGrain) {
         for (int64_t i = 0; i < n; ++i)
           ASSERT_EQ(hits[i].load(), 1) << n << " " << grain << " " << i;
         EXPECT_LE(calls.load(), threads);
+      }
+  }
+}
+
+// Guided ranges: every index once, contiguous ranges of at least min_chunk
+// (but the last), long first and shorter as the work runs out.
+TEST(ThreadPool, GuidedRangesCoverEveryIndexOnce) {
+  for (int threads : {1, 2, 3, 7}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 2, 5, 64, 1000, 8000})
+      for (int64_t min_chunk : {1, 8, 100}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::mutex mu;
+        std::vector<std::pair<int64_t, int64_t>> ranges;
+        pool.parallel_guided(n, min_chunk, [&](int64_t b, int64_t e) {
+          ASSERT_LT(b, e);
+          for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+          std::lock_guard lock(mu);
+          ranges.emplace_back(b, e);
+        });
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(hits[i].load(), 1) << n << " " << min_chunk << " " << i;
+        std::sort(ranges.begin(), ranges.end());
+        for (size_t k = 0; k + 1 < ranges.size(); ++k)
+          EXPECT_GE(ranges[k].second - ranges[k].first, std::min(min_chunk, n)) << n;
+        if (threads > 1 && n >= 64 * min_chunk && ranges.size() > 2) {
+          EXPECT_GT(ranges.front().second - ranges.front().first,
+                    ranges.back().second - ranges.back().first);
+        }
       }
   }
 }

@@ -43,6 +43,34 @@ class ThreadPool {
     run(parts, &invoke<decltype(body)>, &body);
   }
 
+  // Calls fn(begin, end) on contiguous ranges that cover [0, n), each thread
+  // taking the next range when it is done with one: a range is 1 / (2 x
+  // threads) of what is left (at least min_chunk), so the ranges start long
+  // (rows read in order) and end short, and a thread that runs slower (its
+  // core shared, its start late) takes less instead of holding the others.
+  template <class F>
+  void parallel_guided(int64_t n, int64_t min_chunk, F&& fn) {
+    if (n <= 0) return;
+    min_chunk = std::max<int64_t>(min_chunk, 1);
+    const int parts =
+        static_cast<int>(std::min<int64_t>(n_threads_, (n + min_chunk - 1) / min_chunk));
+    if (parts <= 1) {
+      fn(int64_t{0}, n);
+      return;
+    }
+    std::atomic<int64_t> next{0};
+    auto body = [&](int) {
+      int64_t begin = next.load(std::memory_order_relaxed);
+      while (begin < n) {
+        const int64_t size = std::max(min_chunk, (n - begin) / (2 * parts));
+        if (!next.compare_exchange_weak(begin, begin + size, std::memory_order_relaxed)) continue;
+        fn(begin, std::min(n, begin + size));
+        begin = next.load(std::memory_order_relaxed);
+      }
+    };
+    run(parts, &invoke<decltype(body)>, &body);
+  }
+
  private:
   using TaskFn = void (*)(void* ctx, int part);
   template <class B>
