@@ -102,11 +102,9 @@ std::span<const float> Transformer::forward_rows(std::span<const BatchRow> rows)
   // The wanted rows are the last ones (every decode batch): read them in place.
   const bool tail = n > 0 && picked.front() == T - n;
   const float* full = queue_step(T, n, tail ? std::span<const int64_t>{} : picked);
-  comm_.settle();  // a dead peer ends here, within the timeout, not in a download
   const auto count = static_cast<size_t>(n * config_.vocab_size);
   if (rows_logits_.size() < count) rows_logits_.resize(count);
-  download_logits(full, n, rows_logits_.data());
-  be_.synchronize();
+  fetch_logits(full, n, rows_logits_.data());
   return {rows_logits_.data(), count};
 }
 
@@ -140,11 +138,16 @@ void Transformer::check_rows(std::span<const BatchRow> rows) {
 
 // The gathered logits of n rows, on the host: [n, vocab].
 std::vector<float> Transformer::download_logits(const float* full, int64_t n) {
-  comm_.settle();  // a dead peer ends here, within the timeout, not in a download
   std::vector<float> logits(static_cast<size_t>(n * config_.vocab_size));
-  download_logits(full, n, logits.data());
-  be_.synchronize();
+  fetch_logits(full, n, logits.data());
   return logits;
+}
+
+// host ([n, vocab]) = the gathered logits of n rows, once the step has run.
+void Transformer::fetch_logits(const float* full, int64_t n, float* host) {
+  comm_.settle();  // a dead peer ends here, within the timeout, not in a download
+  download_logits(full, n, host);
+  be_.synchronize();
 }
 
 // Position t's gathered row is world blocks of vp scores, block q holding

@@ -65,6 +65,7 @@ class Transformer {
   void add_row_parallel(const float* a, int64_t T, const WeightView& w);
   const float* lm_head(const float* rows, int64_t n);
   std::vector<float> download_logits(const float* full, int64_t n);
+  void fetch_logits(const float* full, int64_t n, float* host);
   void download_logits(const float* full, int64_t n, float* host);
   void check_rows(std::span<const BatchRow> rows);
 
