@@ -168,6 +168,7 @@ void attention_tasks(const float* q, const void* k_cache, const void* v_cache,
     const int64_t t = j / s.n_heads, h = j % s.n_heads, kvh = h / group;
     const float* qh = q + (t * s.n_heads + h) * hd;
     const int64_t n_pos = s.pos0 + t + 1;  // causal: positions 0 .. pos0 + t
+    for (int64_t p = 0; p < std::min(kPrefetchAhead, n_pos); ++p) keys.prefetch(p, kvh);
     for (int64_t p = 0; p < n_pos; ++p) {
       if (p + kPrefetchAhead < n_pos) keys.prefetch(p + kPrefetchAhead, kvh);
       const CachedHead k = keys.at(p, kvh);
