@@ -181,8 +181,10 @@ inline std::vector<float> random_floats(int64_t n, uint32_t seed, float lo = -1.
   return v;
 }
 
+// (Two empty vectors may hold no pointer: memcmp must not see one.)
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 }  // namespace tplm::test
