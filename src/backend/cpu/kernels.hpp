@@ -41,11 +41,6 @@ struct QuantActs;
 
 bool have_avx2();
 bool have_avx512();  // the qdot AVX-512 level: also the attention kernels' 16-lane versions
-// The attention kernels read cache rows that lie a row apart and out of the
-// caches: they fetch the row this many positions ahead of the one they read
-// (their caller fetches the first ones). 16 streams of a 110M Q8_0 model
-// served 886-896 tok/s with 8, 772-865 with 24 and 796-881 with 48.
-inline constexpr int64_t kKvRowsAhead = 8;
 
 // Rows [r0, r1) of y (all T tokens): y[t * w.rows + r]; float weights (any
 // dtype, converted to f32: the float reference for quantized ones).

@@ -254,13 +254,11 @@ TPLM_AVX2 void add_scaled(float a, const void* row, float* o, int64_t n) {
 template <DType dt, int S>
 TPLM_AVX2 void add_scaled_columns(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
                                   float* o, int64_t i) {
-  constexpr int64_t kElemBytes = dt == DType::F32 ? 4 : 2;
   __m256 acc[S];
   TPLM_UNROLL
   for (int s = 0; s < S; ++s) acc[s] = _mm256_loadu_ps(o + i + 8 * s);
   for (int64_t p = 0; p < n; ++p) {
     const uint8_t* row = rows + p * stride;
-    fetch_kv_bytes(row + kKvRowsAhead * stride + kElemBytes * i, 8 * S * kElemBytes);
     const __m256 va = _mm256_set1_ps(a[p]);
     TPLM_UNROLL
     for (int s = 0; s < S; ++s) {

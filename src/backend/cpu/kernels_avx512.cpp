@@ -97,13 +97,11 @@ TPLM_AVX512 void add_scaled_tail(float a, const void* row, float* o, int64_t i0,
 template <DType dt, int S>
 TPLM_AVX512 void add_scaled_columns(const uint8_t* rows, int64_t stride, const float* a, int64_t n,
                                     float* o, int64_t i) {
-  constexpr int64_t kElemBytes = dt == DType::F32 ? 4 : 2;
   __m512 acc[S];
   TPLM_UNROLL
   for (int s = 0; s < S; ++s) acc[s] = _mm512_loadu_ps(o + i + 16 * s);
   for (int64_t p = 0; p < n; ++p) {
     const uint8_t* row = rows + p * stride;
-    fetch_kv_bytes(row + kKvRowsAhead * stride + kElemBytes * i, 16 * S * kElemBytes);
     const __m512 va = _mm512_set1_ps(a[p]);
     TPLM_UNROLL
     for (int s = 0; s < S; ++s)

@@ -5,27 +5,18 @@
 //   TPLM_KV_TARGET                       its function attribute (target ISA)
 //   row_dots<dt, R>(rows, x, len, out)   out[r] = rows[r] . x, R = 1 or 4, one
 //                                        accumulator per row (so any R gives a row's bits)
-#include <algorithm>
 #include <cstdint>
 
 #include "backend/cpu/kernels.hpp"
 
-// Bytes [0, n) from p, asked for ahead of their use (a prefetch never faults).
-inline void fetch_kv_bytes(const uint8_t* p, int64_t n) {
-  for (int64_t off = 0; off < n; off += 64) __builtin_prefetch(p + off);
-}
-
-// out[p] = row p . x for rows stride bytes apart, 4 at a time, the rows
-// kKvRowsAhead positions ahead fetched as they go.
+// out[p] = row p . x for rows stride bytes apart, 4 at a time (the caller
+// has fetched the rows: attention.cpp's chunks).
 template <DType dt>
 TPLM_KV_TARGET void dots_rows(const uint8_t* rows, int64_t stride, const float* x, int64_t n,
                               float* out, int64_t len) {
   constexpr int R = 4;
-  const int64_t row_len = len * (dt == DType::F32 ? 4 : 2);
   int64_t p = 0;
   for (; p + R <= n; p += R) {
-    for (int64_t q = p + kKvRowsAhead; q < std::min(p + kKvRowsAhead + R, n); ++q)
-      fetch_kv_bytes(rows + q * stride, row_len);
     const void* wrow[R] = {rows + p * stride, rows + (p + 1) * stride, rows + (p + 2) * stride,
                            rows + (p + 3) * stride};
     row_dots<dt, R>(wrow, x, len, out + p);
