@@ -150,7 +150,7 @@ TPLM_AVX512 void add_scaled_row_avx512(DType row_type, float a, const void* row,
   add_scaled_rows_avx512(row_type, static_cast<const uint8_t*>(row), 0, &a, 1, o, n);
 }
 
-// 16 at a time, then one by one. _mm512_max_ps(v, m) returns m where v is
+// 16 at a time, then the scalar loop for the rest. _mm512_max_ps(v, m) returns m where v is
 // NaN, as std::fmax(m, v) does; a lane never holds NaN (it starts at -inf),
 // and which zero a max of +0 and -0 keeps cannot change exp(p - max).
 TPLM_AVX512 float scale_and_max_avx512(float* p, int64_t n, float scale) {
@@ -162,19 +162,14 @@ TPLM_AVX512 float scale_and_max_avx512(float* p, int64_t n, float scale) {
     _mm512_storeu_ps(p + i, v);
     m = _mm512_max_ps(v, m);
   }
-  float best = _mm512_reduce_max_ps(m);
-  for (; i < n; ++i) {
-    p[i] *= scale;
-    best = std::fmax(best, p[i]);
-  }
-  return best;
+  return std::fmax(_mm512_reduce_max_ps(m), scale_and_max_scalar(p + i, n - i, scale));
 }
 
 TPLM_AVX512 void divide_all_avx512(float* p, int64_t n, float d) {
   const __m512 v = _mm512_set1_ps(d);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(p + i, _mm512_div_ps(_mm512_loadu_ps(p + i), v));
-  for (; i < n; ++i) p[i] /= d;
+  divide_all_scalar(p + i, n - i, d);
 }
 
 }  // namespace tplm::cpu
