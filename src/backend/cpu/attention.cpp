@@ -112,33 +112,35 @@ void heads_in_place(const float* q, const KvReader& keys, const KvReader& values
     for (int64_t i = n * lines * h / heads; n > 0 && i < n * lines * (h + 1) / heads; ++i)
       __builtin_prefetch(r.first_row(kv0) + (p0 + i / lines) * r.row_bytes + 64 * (i % lines));
   };
+  // Every chunk of positions, every head: first the fetches (the reader's
+  // next chunk, or `then`'s first after the last chunk, and a share of
+  // next), then kernel(h, p0, n) on rows [p0, p0 + n).
+  const auto over_chunks = [&](const KvReader& reader, const KvReader* then, auto&& kernel) {
+    for (int64_t p0 = 0; p0 < n_pos; p0 += kChunkRows) {
+      const bool last = p0 + kChunkRows >= n_pos;
+      for (int64_t h = h0; h < h1; ++h) {
+        if (!last) fetch_chunk(reader, p0 + kChunkRows, h - h0);
+        if (last && then != nullptr) fetch_chunk(*then, 0, h - h0);
+        next.fetch(share);
+        kernel(h, p0, std::min(kChunkRows, n_pos - p0));
+      }
+    }
+  };
   for (int64_t h = 0; h < heads; ++h) fetch_chunk(keys, 0, h);
   const DType type = keys.in_place_type();
-  for (int64_t p0 = 0; p0 < n_pos; p0 += kChunkRows) {
-    const int64_t n = std::min(kChunkRows, n_pos - p0);
-    for (int64_t h = h0; h < h1; ++h) {
-      fetch_chunk(p0 + kChunkRows < n_pos ? keys : values,
-                  p0 + kChunkRows < n_pos ? p0 + kChunkRows : 0, h - h0);
-      next.fetch(share);
-      dot_f32_rows(type, keys.first_row(h / group) + p0 * keys.row_bytes, keys.row_bytes,
-                   q + (t * s.n_heads + h) * hd, n, scores + (h - h0) * ctx + p0, hd);
-    }
-  }
+  over_chunks(keys, &values, [&](int64_t h, int64_t p0, int64_t n) {
+    dot_f32_rows(type, keys.first_row(h / group) + p0 * keys.row_bytes, keys.row_bytes,
+                 q + (t * s.n_heads + h) * hd, n, scores + (h - h0) * ctx + p0, hd);
+  });
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int64_t h = h0; h < h1; ++h) {
-    float* p = scores + (h - h0) * ctx;
-    softmax_scaled(p, n_pos, scale);
+    softmax_scaled(scores + (h - h0) * ctx, n_pos, scale);
     std::fill_n(out + (t * s.n_heads + h) * hd, hd, 0.0f);
   }
-  for (int64_t p0 = 0; p0 < n_pos; p0 += kChunkRows) {
-    const int64_t n = std::min(kChunkRows, n_pos - p0);
-    for (int64_t h = h0; h < h1; ++h) {
-      fetch_chunk(values, p0 + kChunkRows, h - h0);
-      next.fetch(share);
-      add_scaled_rows(type, values.first_row(h / group) + p0 * values.row_bytes, values.row_bytes,
-                      scores + (h - h0) * ctx + p0, n, out + (t * s.n_heads + h) * hd, hd);
-    }
-  }
+  over_chunks(values, nullptr, [&](int64_t h, int64_t p0, int64_t n) {
+    add_scaled_rows(type, values.first_row(h / group) + p0 * values.row_bytes, values.row_bytes,
+                    scores + (h - h0) * ctx + p0, n, out + (t * s.n_heads + h) * hd, hd);
+  });
 }
 
 }  // namespace
