@@ -79,20 +79,34 @@ TEST(CpuMatmulTiles, EveryRowOfABatchEqualsThatTokenAlone) {
       }
 }
 
-// Q8_0 / Q4_0 rows regrouped on load (WeightLayout::CpuGroups, as the cpu
-// backend stores them under AVX-512) give the file layout's bits at every
-// level, thread count and T, and dequantize to the same values; the 1056
-// columns end each row with a group of one block.
+// Columns whose rows end in every kind of regrouped group: Q8_0 / Q4_0 last
+// groups of 1, 7, 12, 16, 8 and 1 blocks; K-quants 1 to 5 super-blocks (Q4_K
+// and Q5_K pair them: an odd count ends with a group of one).
+std::vector<int64_t> group_cols(DType dt) {
+  if (dtype_traits(dt).block_elems == 256) return {256, 512, 768, 1280};
+  return {32, 224, 384, 512, 768, 1056};
+}
+
+// Rows regrouped on load (WeightLayout::CpuGroups, as the cpu backend stores
+// them under AVX-512) give the file layout's bits at every level, thread
+// count and T, and dequantize to the same values.
 TEST(CpuMatmulTiles, RegroupedRowsGiveTheFileLayoutsBits) {
   uint32_t seed = 9000;
-  for (DType dt : {DType::Q8_0, DType::Q4_0})
-    for (int64_t cols : {32, 224, 384, 512, 768, 1056})  // last groups of 1, 7, 12, 16, 8, 1
+  for (DType dt : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K})
+    for (int64_t cols : group_cols(dt))
       for (int64_t rows : {1, 6, 13}) {
         const TestWeight w = random_weight(dt, rows, cols, seed++);
         std::vector<uint8_t> grouped(w.bytes.size());
         cpu::group_rows(w.view(), grouped.data());
         if (cols > 32 || dt == DType::Q8_0) {  // one Q4_0 block stays as it was
           ASSERT_NE(grouped, w.bytes);
+        }
+        std::vector<uint8_t> back(w.bytes.size());
+        const int64_t rb = cpu::row_bytes(w.view());
+        for (int64_t r = 0; cpu::is_k_quant(dt) && r < rows; ++r)
+          cpu::ungroup_row(dt, cols, grouped.data() + r * rb, back.data() + r * rb);
+        if (cpu::is_k_quant(dt)) {
+          ASSERT_EQ(back, w.bytes) << "ungrouping is not the inverse of grouping";
         }
         WeightView g = w.view();
         g.data = grouped.data();

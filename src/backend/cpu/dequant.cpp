@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "backend/cpu/qdot.hpp"
 #include "base/error.hpp"
@@ -22,15 +23,21 @@ void check_weight(const WeightView& w, const char* op) {
     throw Error(std::string("cpu ") + op + ": a " + std::string(tr.name) + " weight needs cols " +
                 "divisible by " + std::to_string(tr.block_elems) + ", got cols = " +
                 std::to_string(w.cols) + " (choose a tp that keeps whole quantization blocks)");
-  if (w.layout == WeightLayout::CpuGroups && w.dtype != DType::Q8_0 && w.dtype != DType::Q4_0)
-    throw Error(std::string("cpu ") + op + ": only Q8_0 and Q4_0 weights are regrouped, not " +
-                std::string(tr.name));
+  if (w.layout == WeightLayout::CpuGroups && !is_int_dot_type(w.dtype))
+    throw Error(std::string("cpu ") + op + ": only Q8_0, Q4_0 and K-quant weights are " +
+                "regrouped, not " + std::string(tr.name));
   if (w.rows > 0 && w.cols > 0 && w.data == nullptr)
     throw Error(std::string("cpu ") + op + ": weight data is null");
 }
 
 void dequantize_row(const WeightView& w, int64_t r, float* out) {
   const auto* row = static_cast<const uint8_t*>(w.data) + r * row_bytes(w);
+  if (w.layout == WeightLayout::CpuGroups && is_k_quant(w.dtype)) {  // the file's row again
+    thread_local std::vector<uint8_t> file;
+    file.resize(static_cast<size_t>(row_bytes(w)));
+    ungroup_row(w.dtype, w.cols, row, file.data());
+    return dequantize(w.dtype, file.data(), w.cols, out);
+  }
   if (w.layout == WeightLayout::CpuGroups) {  // d * (u - offset), the file's d * q
     thread_local PackedRows p;
     prepare_packed(p, w.dtype, 1, w.cols);

@@ -23,12 +23,16 @@
 //     32-element block b, and 16 float lanes: lane b mod 16 += float(S_b) *
 //     (d_w * d_x), fused, in increasing b (one multiply-add per block, not per
 //     group of 4 elements: a batch of tokens is bound by these operations);
-//   - K-quants: exact int32 sums of (u - offset) * q over each group of 4
-//     elements (lane l of each 64-element step: elements 4l .. 4l + 3), times
-//     the integer sub-block scale, summed per 256-element super-block in
-//     int32; then 16 float lanes: lane += float(int lane) * (d_w * d_x), fused;
-//   - the lanes summed as hsum16 (qdot.hpp); Q4_K / Q5_K subtract their mins'
-//     term (sum of m_j * block sums, fused into one float per output) last.
+//   - K-quants: the exact int32 sum S_j of (u - offset) * q over each
+//     sub-block j (Q4_K, Q5_K: 8 of 32 elements per 256-element super-block
+//     B; Q6_K: 16 of 16), and 16 float lanes, lane j (Q6_K) or 8 (B mod 2) + j
+//     (Q4_K, Q5_K): lane += float(S_j) * ((d_w * sc_j) * d_x), fused, then
+//     for Q4_K / Q5_K lane -= (dmin_w * m_j) * (float(sum of the sub-block's
+//     q) * d_x), fused, in increasing B (two super-blocks of 8 sub-blocks or
+//     one of 16 fill a 512-bit vector, which the AVX-512 kernels read as one
+//     group; d_w * sc_j and dmin_w * m_j are exact, and computed once per row
+//     and group, the products with d_x once per token and group);
+//   - the lanes summed as hsum16 (qdot.hpp).
 // Every level does exactly these operations, so scalar, AVX2 and AVX-512
 // results are identical bit for bit, for any thread count and any T.
 #include <cstdint>

@@ -44,14 +44,14 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols) {
   a.T = T;
   a.cols = cols;
   a.block = dtype_traits(wtype).block_elems;
-  const bool q32 = a.block == 32;
-  a.groups = q32 ? q32_groups(cols) : 0;
+  const bool q32 = a.block == 32, q6 = wtype == DType::Q6_K;
+  a.groups = q6 ? 0 : q32_groups(cols);  // Q4_K, Q5_K: sub-blocks of 32 as blocks
   a.dstride = q32 ? kGroupBlocks * a.groups : cols / a.block;
   a.q.resize(static_cast<size_t>(T * cols));
   a.d.resize(static_cast<size_t>(T * a.dstride));
-  a.qt.resize(q32 ? static_cast<size_t>(T * 512 * a.groups) : 0);
-  a.iblk.resize(q32 ? static_cast<size_t>(T * kGroupBlocks * a.groups) : 0);
-  a.init.resize(wtype == DType::Q6_K ? static_cast<size_t>(T * (cols / 4)) : 0);
+  a.qt.resize(static_cast<size_t>(T * (q6 ? cols : 512 * a.groups)));
+  a.iblk.resize(static_cast<size_t>(T * kGroupBlocks * a.groups));
+  a.isub.resize(q6 ? static_cast<size_t>(T * (cols / 16)) : 0);
   a.bsum.resize(static_cast<size_t>(T * (cols / 32)));
 }
 
@@ -122,11 +122,16 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
 #endif
       quantize_blocks_scalar(xt, nb, B, q, d);
     int32_t* bs = a.bsum.data() + t * (cols / 32);
+    const int32_t off = weight_offset(a.wtype);
 #if defined(__x86_64__)
-    if (B == 32 && cpu_level() == CpuLevel::Avx512) {
-      group_acts_avx512(q, nb, a.groups, weight_offset(a.wtype), bs,
-                        a.qt.data() + t * 512 * a.groups, a.iblk.data() + t * 16 * a.groups);
-      std::fill(d + nb, d + a.dstride, 0.0f);
+    if (cpu_level() == CpuLevel::Avx512) {
+      int8_t* qt = a.qt.data() + t * (a.groups > 0 ? 512 * a.groups : cols);
+      if (a.groups > 0) {
+        group_acts_avx512(q, cols / 32, a.groups, off, bs, qt, a.iblk.data() + t * 16 * a.groups);
+        if (B == 32) std::fill(d + nb, d + a.dstride, 0.0f);
+      } else {  // Q6_K
+        group_acts16_avx512(q, nb, off, qt, a.isub.data() + t * (cols / 16));
+      }
       continue;
     }
 #endif
@@ -136,11 +141,13 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
       bs[g] = s;
     }
     if (B == 32) group_acts(a, t);
-    if (!a.init.empty()) {
-      const int32_t off = weight_offset(a.wtype);
-      int32_t* in = a.init.data() + t * (cols / 4);
-      for (int64_t g = 0; g < cols / 4; ++g)
-        in[g] = -off * (q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+    if (!a.isub.empty()) {
+      int32_t* is = a.isub.data() + t * (cols / 16);
+      for (int64_t g = 0; g < cols / 16; ++g) {
+        int32_t sum = 0;
+        for (int i = 0; i < 16; ++i) sum += q[16 * g + i];
+        is[g] = -off * sum;
+      }
     }
   }
 }
@@ -164,10 +171,10 @@ void unpack32(DType dt, const uint8_t* row, int64_t b, uint8_t* u, float* d) {
 }
 
 // One K-quant super-block: unsigned values u[256], the integer scale of each
-// 16-element group, the 8 mins (Q4_K, Q5_K), d and dmin.
+// sub-block (k_subs of them), the 8 mins (Q4_K, Q5_K), d and dmin.
 struct KBlock {
   uint8_t u[256];
-  int32_t sc16[16];
+  int32_t sc[16];
   int32_t m[8];
   float d, dmin;
 };
@@ -182,16 +189,14 @@ void unpack_k(DType dt, const uint8_t* blk, KBlock& k) {
       const int hi = (qh[32 * h + i] >> (2 * j)) & 3;
       k.u[e] = static_cast<uint8_t>(lo | (hi << 4));
     }
-    for (int g = 0; g < 16; ++g) k.sc16[g] = static_cast<int8_t>(blk[192 + g]);
+    for (int g = 0; g < 16; ++g) k.sc[g] = static_cast<int8_t>(blk[192 + g]);
     k.d = f16_to_f32(load_u16(blk + 208));
     k.dmin = 0.0f;
     return;
   }
   k.d = f16_to_f32(load_u16(blk));
   k.dmin = f16_to_f32(load_u16(blk + 2));
-  int32_t sc[8];
-  unpack_k_scales(blk + 4, sc, k.m);
-  for (int g = 0; g < 16; ++g) k.sc16[g] = sc[g / 2];
+  unpack_k_scales(blk + 4, k.sc, k.m);
   const bool five = dt == DType::Q5_K;
   const uint8_t* qh = blk + 16;
   const uint8_t* qs = five ? blk + 48 : blk + 16;
@@ -213,36 +218,42 @@ void prepare_packed(PackedRows& p, DType dt, int64_t rows, int64_t cols) {
   p.cols = cols;
   p.block = block;
   p.ustride = k ? cols : 512 * q32_groups(cols);
-  p.dstride = k ? 8 * (cols / block) + 8 : kGroupBlocks * q32_groups(cols);
+  p.dstride = k ? cols / block : kGroupBlocks * q32_groups(cols);
+  p.subs = k ? k_subs(dt) : 0;
   p.u.resize(static_cast<size_t>(rows * p.ustride));
   p.d.assign(static_cast<size_t>(rows * p.dstride), 0.0f);
   p.dmin.resize(mins ? static_cast<size_t>(rows * (cols / 256)) : 0);
-  p.lsc.resize(k ? static_cast<size_t>(rows * (cols / 4)) : 0);
+  p.sc.resize(k ? static_cast<size_t>(rows * p.subs * (cols / 256)) : 0);
   p.m.resize(mins ? static_cast<size_t>(rows * (cols / 32)) : 0);
 }
 
-void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+namespace {
+
+// Row i of p from the weight row at `row` (the file's layout).
+void pack_row_scalar(const uint8_t* row, int64_t i, PackedRows& p) {
   const DType dt = p.dtype;
-  for (int64_t i = 0; i < n; ++i) {
-    uint8_t* u = p.u.data() + i * p.ustride;
-    if (dtype_traits(dt).block_elems == 32) {
-      for (int64_t b = 0; b < p.cols / 32; ++b) {
-        float db;
-        unpack32(dt, wrow[i], b, u + 32 * b, &db);
-        pack_scales(p, i, b, db);
-      }
-      continue;
+  uint8_t* u = p.u.data() + i * p.ustride;
+  if (dtype_traits(dt).block_elems == 32) {
+    for (int64_t b = 0; b < p.cols / 32; ++b) {
+      float db;
+      unpack32(dt, row, b, u + 32 * b, &db);
+      pack_scales(p, i, b, db);
     }
-    const int64_t bytes = dtype_traits(dt).block_bytes;
-    KBlock k;
-    for (int64_t B = 0; B < p.cols / 256; ++B) {
-      unpack_k(dt, wrow[i] + B * bytes, k);
-      std::copy(k.u, k.u + 256, u + 256 * B);
-      int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
-      for (int e = 0; e < 64; ++e) lsc[e] = k.sc16[4 * (e / 16) + (e % 16) / 4];
-      pack_scales(p, i, B, k.d, k.dmin, k.m);
-    }
+    return;
   }
+  const int64_t bytes = dtype_traits(dt).block_bytes;
+  KBlock k;
+  for (int64_t B = 0; B < p.cols / 256; ++B) {
+    unpack_k(dt, row + B * bytes, k);
+    std::copy(k.u, k.u + 256, u + 256 * B);
+    pack_k_scales(p, i, B, k.d, k.sc, k.dmin, k.m);
+  }
+}
+
+}  // namespace
+
+void pack_rows_scalar(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  for (int64_t i = 0; i < n; ++i) pack_row_scalar(wrow[i], i, p);
 }
 
 namespace {
@@ -260,10 +271,11 @@ Group group_of(int64_t nb, int64_t g) {
 }  // namespace
 
 bool groups_on_load(DType dt) {
-  return (dt == DType::Q8_0 || dt == DType::Q4_0) && cpu_level() == CpuLevel::Avx512;
+  return is_int_dot_type(dt) && cpu_level() == CpuLevel::Avx512;
 }
 
 void group_rows(const WeightView& file, void* out) {
+  if (is_k_quant(file.dtype)) return group_k_rows(file, out);
   const bool q8 = file.dtype == DType::Q8_0;
   const int64_t bb = q8 ? 34 : 18, nb = file.cols / 32, steps = (bb - 2) / 4;
   const uint8_t flip = q8 ? 0x80 : 0x00;
@@ -285,6 +297,15 @@ void group_rows(const WeightView& file, void* out) {
 }
 
 void ungroup_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  if (is_k_quant(p.dtype)) {
+    thread_local std::vector<uint8_t> file;
+    file.resize(dtype_bytes(p.dtype, p.cols));
+    for (int64_t i = 0; i < n; ++i) {
+      ungroup_row(p.dtype, p.cols, wrow[i], file.data());
+      pack_row_scalar(file.data(), i, p);
+    }
+    return;
+  }
   const bool q8 = p.dtype == DType::Q8_0;
   const int64_t bb = q8 ? 34 : 18, nb = p.cols / 32, steps = (bb - 2) / 4;
   for (int64_t i = 0; i < n; ++i) {
@@ -331,32 +352,26 @@ float dot_packed(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t) 
     }
     return hsum16(acc);
   }
+  // K-quants: sub-block j of super-block B goes to lane j (Q6_K, 16
+  // sub-blocks) or 8 (B mod 2) + j (Q4_K, Q5_K, 8 sub-blocks).
   const bool mins = !p.m.empty();
-  float accm = 0.0f;
+  const int subs = static_cast<int>(p.subs), len = 256 / subs;
+  // d * sc and dmin * m are exact (an f16 times a 6- or 8-bit integer).
   for (int64_t B = 0; B < a.cols / 256; ++B) {
-    const uint8_t* ub = u + 256 * B;
-    const int8_t* xb = x + 256 * B;
-    const int32_t* lsc = p.lscrow(i) + 64 * B;
-    int32_t A[16] = {};
-    for (int s = 0; s < 4; ++s)
-      for (int l = 0; l < 16; ++l) {
-        const int e0 = 64 * s + 4 * l;
-        int32_t L = 0;
-        for (int e = e0; e < e0 + 4; ++e) L += (ub[e] - o) * xb[e];
-        A[l] += L * lsc[16 * s + l];
+    for (int j = 0; j < subs; ++j) {
+      const int64_t e0 = 256 * B + len * j;
+      int32_t S = 0;
+      for (int64_t e = e0; e < e0 + len; ++e) S += (u[e] - o) * x[e];
+      float& lane = acc[subs == 16 ? j : 8 * (B % 2) + j];
+      const float dsc = dw[B] * static_cast<float>(p.scrow(i)[subs * B + j]);
+      lane = std::fma(static_cast<float>(S), dsc * dx[B], lane);
+      if (mins) {
+        const float mdmin = p.dminrow(i)[B] * static_cast<float>(p.mrow(i)[8 * B + j]);
+        lane = std::fma(-mdmin, static_cast<float>(a.bsumrow(t)[8 * B + j]) * dx[B], lane);
       }
-    const float sd = dw[8 * B] * dx[B];
-    for (int l = 0; l < 16; ++l) acc[l] = std::fma(static_cast<float>(A[l]), sd, acc[l]);
-    if (mins) {
-      const int32_t* bs = a.bsumrow(t) + 8 * B;
-      const int32_t* m = p.mrow(i) + 8 * B;
-      int32_t msum = 0;
-      for (int j = 0; j < 8; ++j) msum += m[j] * bs[j];
-      accm = std::fma(static_cast<float>(msum), p.dminrow(i)[B] * dx[B], accm);
     }
   }
-  const float s = hsum16(acc);
-  return mins ? s - accm : s;
+  return hsum16(acc);
 }
 
 }  // namespace

@@ -17,6 +17,8 @@ namespace tplm::cpu {
 
 // The weight types the integer kernels take.
 bool is_int_dot_type(DType t);
+// Q4_K, Q5_K, Q6_K: 256-element super-blocks.
+bool is_k_quant(DType t);
 
 // A weight element is an unsigned integer u minus the type's offset:
 // Q8_0 128 (u = q + 128), Q4_0 8, Q6_K 32, Q4_K / Q5_K 0 (they subtract a min).
@@ -30,25 +32,35 @@ inline int64_t q32_groups(int64_t cols) {
   return (cols / 32 + kGroupBlocks - 1) / kGroupBlocks;
 }
 
+// K-quant sub-blocks: each has one integer scale (Q4_K / Q5_K also a min).
+inline int k_subs(DType t) {
+  return t == DType::Q6_K ? 16 : 8;  // of 16 resp. 32 elements in a super-block
+}
+
 // Activation rows of T tokens quantized for weights of type `wtype`.
 struct QuantActs {
   DType wtype = DType::Q8_0;
   int64_t T = 0, cols = 0;
   int64_t block = 32;         // elements per scale: 32 or 256
   int64_t dstride = 0;        // floats per token in d: 16 per group, or cols / 256
-  int64_t groups = 0;         // Q8_0, Q4_0: q32_groups(cols)
+  int64_t groups = 0;         // Q8_0, Q4_0, Q4_K, Q5_K: q32_groups(cols)
   std::vector<int8_t> q;      // [T, cols], in [-127, 127]
   std::vector<float> d;       // [T, dstride]: each block's scale (0 past the row's blocks)
-  std::vector<int8_t> qt;     // Q8_0, Q4_0: [T, 512 * groups]: byte 64k + 4l + j of group g
-                              // is element 4k + j of block 16g + l (0 past the row's blocks)
-  std::vector<int32_t> iblk;  // Q8_0, Q4_0: [T, 16 * groups]: -offset * (sum of the block's q)
-  std::vector<int32_t> init;  // Q6_K: [T, cols / 4]: -offset * (sum of 4 consecutive q)
+  std::vector<int8_t> qt;     // AVX-512 only. Q8_0, Q4_0, Q4_K, Q5_K: [T, 512 * groups]: byte
+                              // 64k + 4l + j of group g is element 4k + j of 32-element block
+                              // 16g + l (0 past the row's blocks). Q6_K: [T, cols]: byte
+                              // 64k + 4l + j of super-block B is its element 16l + 4k + j.
+  std::vector<int32_t> iblk;  // Q8_0, Q4_0 (AVX-512: also Q4_K, Q5_K, all 0): [T, 16 * groups]:
+                              // -offset * (sum of the block's q)
+  std::vector<int32_t> isub;  // Q6_K: [T, cols / 16]: -offset * (sum of 16 consecutive q)
   std::vector<int32_t> bsum;  // [T, cols / 32]: sum of 32 consecutive q
   const int8_t* qrow(int64_t t) const { return q.data() + t * cols; }
   const float* drow(int64_t t) const { return d.data() + t * dstride; }
-  const int8_t* qtrow(int64_t t) const { return qt.data() + t * 512 * groups; }
+  const int8_t* qtrow(int64_t t) const {
+    return qt.data() + t * (groups > 0 ? 512 * groups : cols);
+  }
   const int32_t* iblkrow(int64_t t) const { return iblk.data() + t * 16 * groups; }
-  const int32_t* initrow(int64_t t) const { return init.data() + t * (cols / 4); }
+  const int32_t* isubrow(int64_t t) const { return isub.data() + t * (cols / 16); }
   const int32_t* bsumrow(int64_t t) const { return bsum.data() + t * (cols / 32); }
 };
 
@@ -56,43 +68,44 @@ struct QuantActs {
 // tile of rows) for every token: the GEMM for T > 1 decodes each weight block
 // once per call, not once per token tile. It holds exactly the integers and
 // scales the direct kernels read, so a packed tile's outputs are the direct
-// tile's bits. The K-quants' layout is the same at every level; a Q8_0 / Q4_0
-// row is in element order for the scalar and AVX2 levels, and for AVX-512 in
-// the order of QuantActs::qt (so that one vpdpbusd lane takes one block).
+// tile's bits. Rows are in element order, but a Q8_0 / Q4_0 row at the
+// AVX-512 level is in the order of QuantActs::qt (one vpdpbusd lane per block).
+// (The AVX-512 level reads K-quant rows in place and never packs them.)
 struct PackedRows {
   DType dtype = DType::Q8_0;
   int64_t rows = 0, cols = 0;
   int64_t block = 32;
-  std::vector<uint8_t> u;    // [rows, ustride]: element = u - weight_offset (Q8_0: q ^ 0x80)
-  std::vector<float> d;      // [rows, dstride]: Q8_0, Q4_0: each block's d (0 past the row's
-                             // blocks); K-quants: each super-block's d, 8 times
-  std::vector<float> dmin;   // [rows, cols / 256]: Q4_K, Q5_K
-  std::vector<int32_t> lsc;  // [rows, cols / 4]: K-quants: lane l of step s of a
-                             // super-block has the scale of group 4s + l / 4
-  std::vector<int32_t> m;    // [rows, cols / 32]: Q4_K, Q5_K: each sub-block's min
-  int64_t ustride = 0;       // cols, or 512 per group for Q8_0, Q4_0
-  int64_t dstride =
-      0;  // 16 per group; K-quants 8 per super-block + 8 (a 16-float load stays inside)
+  std::vector<uint8_t> u;   // [rows, ustride]: element = u - weight_offset (Q8_0: q ^ 0x80)
+  std::vector<float> d;     // [rows, dstride]: Q8_0, Q4_0: each block's d (0 past the row's
+                            // blocks); K-quants: each super-block's d
+  std::vector<float> dmin;  // [rows, cols / 256]: Q4_K, Q5_K
+  std::vector<int32_t> sc;  // [rows, k_subs * cols / 256]: K-quants: each sub-block's scale
+  std::vector<int32_t> m;   // [rows, cols / 32]: Q4_K, Q5_K: each sub-block's min
+  int64_t ustride = 0;      // cols, or 512 per group for Q8_0, Q4_0
+  int64_t dstride = 0;      // 16 per group; K-quants cols / 256
+  int64_t subs = 0;         // K-quants: sub-blocks per super-block
   const uint8_t* urow(int64_t i) const { return u.data() + i * ustride; }
   const float* drow(int64_t i) const { return d.data() + i * dstride; }
   const float* dminrow(int64_t i) const { return dmin.data() + i * (cols / 256); }
-  const int32_t* lscrow(int64_t i) const { return lsc.data() + i * (cols / 4); }
+  const int32_t* scrow(int64_t i) const { return sc.data() + i * subs * (cols / 256); }
   const int32_t* mrow(int64_t i) const { return m.data() + i * (cols / 32); }
 };
 
-// Packed row i's scales of block (or super-block) b: d (K-quants: 8 times),
-// and for Q4_K / Q5_K dmin and the 8 mins (every level's pack_rows ends with this).
-inline void pack_scales(PackedRows& p, int64_t i, int64_t b, float d, float dmin = 0.0f,
-                        const int32_t* m = nullptr) {
-  if (p.block == 32) {
-    p.d[static_cast<size_t>(i * p.dstride + b)] = d;
-    return;
-  }
-  float* dd = p.d.data() + i * p.dstride + 8 * b;
-  for (int l = 0; l < 8; ++l) dd[l] = d;
+// Packed row i's d of 32-element block b.
+inline void pack_scales(PackedRows& p, int64_t i, int64_t b, float d) {
+  p.d[static_cast<size_t>(i * p.dstride + b)] = d;
+}
+
+// Packed row i's scales of super-block B: d, its sub-blocks' scales sc, and
+// for Q4_K / Q5_K dmin and the 8 mins m.
+inline void pack_k_scales(PackedRows& p, int64_t i, int64_t B, float d, const int32_t* sc,
+                          float dmin = 0.0f, const int32_t* m = nullptr) {
+  p.d[static_cast<size_t>(i * p.dstride + B)] = d;
+  for (int j = 0; j < p.subs; ++j)
+    p.sc[static_cast<size_t>((i * (p.cols / 256) + B) * p.subs + j)] = sc[j];
   if (m == nullptr || p.m.empty()) return;
-  p.dmin[static_cast<size_t>(i * (p.cols / 256) + b)] = dmin;
-  for (int j = 0; j < 8; ++j) p.m[static_cast<size_t>(i * (p.cols / 32) + 8 * b + j)] = m[j];
+  p.dmin[static_cast<size_t>(i * (p.cols / 256) + B)] = dmin;
+  for (int j = 0; j < 8; ++j) p.m[static_cast<size_t>(i * (p.cols / 32) + 8 * B + j)] = m[j];
 }
 
 // WeightLayout::CpuGroups: a Q8_0 / Q4_0 row regrouped when it is loaded, in
@@ -104,9 +117,26 @@ inline void pack_scales(PackedRows& p, int64_t i, int64_t b, float d, float dmin
 //         4k .. 4k + 3 in the low nibbles, 16 + 4k .. in the high ones.
 // So the AVX-512 kernels get each block's sum from vpdpbusd, reading the
 // weights once with no decoding (QuantActs::qt holds the activations alike).
+//
+// K-quant rows likewise, lane l of every step being sub-block l of a group:
+//   Q4_K, Q5_K: group P holds super-blocks 2P and 2P + 1 (n = 2; n = 1 for an
+//     odd last one) at byte 2P * block_bytes, lanes 8h .. 8h + 7 its
+//     super-block h's 8 sub-blocks of 32: the n f16 d, the n f16 dmin, 8n
+//     bytes (lane l: scale & 15 | (min & 15) << 4), 4n bytes (nibble l: scale
+//     >> 4 | (min >> 4) << 2), Q5_K only: 32n bytes whose bit b of lane l's
+//     byte j is the fifth bit of element 4b + j (b < 4) or 16 + 4(b - 4) + j,
+//     then 4 steps of 32n bytes: lane l's byte j holds the low 4 bits of
+//     elements 4k + j and 16 + 4k + j (as Q4_0, so QuantActs::qt fits);
+//   Q6_K: group B is super-block B, in the file's 210 bytes: two vectors of 64
+//     bytes (vector h, lane l, byte j: the low 4 bits of elements 4h + j and
+//     8 + 4h + j of sub-block l of 16), 64 bytes (lane l, byte j, bits 2k, 2k +
+//     1: the high 2 bits of element 4k + j), the 16 scales, d.
 // Regrouped when the kernels in use are AVX-512's (every level reads it).
 bool groups_on_load(DType dt);
 void group_rows(const WeightView& file, void* out);
+void group_k_rows(const WeightView& file, void* out);  // group_rows of a K-quant
+// The file's bytes of regrouped row `row` (row_bytes of them): the inverse.
+void ungroup_row(DType dt, int64_t cols, const uint8_t* row, uint8_t* out);
 // Rows [0, n) of p (element order, as pack_rows_scalar) from n regrouped rows.
 void ungroup_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p);
 
@@ -121,11 +151,13 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols);
 // AVX-512 one does the same float operations, so it gives the same values.
 void quantize_blocks_scalar(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d);
 void quantize_blocks_avx512(const float* x, int64_t n_blocks, int64_t B, int8_t* q, float* d);
-// A token's Q8_0 / Q4_0 extras from its q (nb blocks of 32): bsum, and in
-// `groups` groups qt (q in the grouped order) and iblk (-offset * bsum; 0 past
-// the row's blocks): the scalar loops' integers, 16 blocks at a time.
+// A token's Q8_0 / Q4_0 / Q4_K / Q5_K extras from its q (nb blocks of 32):
+// bsum, and in `groups` groups qt (q in the grouped order) and iblk (-offset *
+// bsum; 0 past the row's blocks): the scalar loops' integers, 16 blocks at a time.
 void group_acts_avx512(const int8_t* q, int64_t nb, int64_t groups, int32_t offset, int32_t* bsum,
                        int8_t* qt, int32_t* iblk);
+// A token's Q6_K extras from its q (nB super-blocks): qt and isub.
+void group_acts16_avx512(const int8_t* q, int64_t nB, int32_t offset, int8_t* qt, int32_t* isub);
 // Quantizes tokens [t0, t1) of x ([T, cols]) into a (prepared).
 void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1);
 

@@ -12,7 +12,6 @@
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
-#include "backend/cpu/qdot_x86.hpp"
 #include "format/half.hpp"
 
 #define TPLM_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -116,8 +115,9 @@ TPLM_AVX2 inline void load_k_step(const uint8_t* blk, int s, __m256i& lo, __m256
   }
 }
 
+// A super-block's sub-block scales (Q6_K 16, else 8), mins (Q4_K, Q5_K), d, dmin.
 struct KRow {
-  int32_t sc16[16];
+  int32_t sc[16];
   int32_t m[8];
   float d, dmin;
 };
@@ -125,23 +125,27 @@ struct KRow {
 template <DType dt>
 TPLM_AVX2 inline void k_row(const uint8_t* blk, KRow& k) {
   if constexpr (dt == DType::Q6_K) {
-    for (int g = 0; g < 16; ++g) k.sc16[g] = static_cast<int8_t>(blk[192 + g]);
+    _mm256_storeu_si256(
+        static_cast<__m256i*>(static_cast<void*>(k.sc)),
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(static_cast<const __m128i*>(vp(blk + 192)))));
+    _mm256_storeu_si256(
+        static_cast<__m256i*>(static_cast<void*>(k.sc + 8)),
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(static_cast<const __m128i*>(vp(blk + 200)))));
     k.d = f16(blk + 208);
     k.dmin = 0.0f;
   } else {
-    int32_t sc[8];
-    unpack_k_scales(blk + 4, sc, k.m);
-    for (int g = 0; g < 16; ++g) k.sc16[g] = sc[g / 2];
+    unpack_k_scales(blk + 4, k.sc, k.m);
     k.d = f16(blk);
     k.dmin = f16(blk + 2);
   }
 }
 
-// The scales of lanes 0-7 and 8-15 of step s (lane l covers group (64s + 4l) / 16).
-TPLM_AVX2 inline void k_scales(const KRow& k, int s, __m256i& lo, __m256i& hi) {
-  const int32_t* g = k.sc16 + 4 * s;
-  lo = _mm256_setr_epi32(g[0], g[0], g[0], g[0], g[1], g[1], g[1], g[1]);
-  hi = _mm256_setr_epi32(g[2], g[2], g[2], g[2], g[3], g[3], g[3], g[3]);
+// Sub-blocks 4i .. 4i + 3 of 16 elements each, from L[i] (lanes 0-3: sub-block
+// 2i, 4-7: 2i + 1, for L[0 .. 3]): lane j of the result is all of sub-block j.
+TPLM_AVX2 inline __m256i sum_quads(const __m256i* L) {
+  // [0 2 4 6 | 1 3 5 7] after two horizontal adds
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(L[0], L[1]), _mm256_hadd_epi32(L[2], L[3]));
+  return _mm256_permutevar8x32_epi32(h, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
 // ---------------------------------------------------------------- packed rows
@@ -174,17 +178,13 @@ TPLM_AVX2 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
         const uint8_t* blk = wrow[i] + B * kBytes;
         KRow k;
         k_row<dt>(blk, k);
-        int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
         for (int s = 0; s < 4; ++s) {
-          __m256i lo, hi, slo, shi;
+          __m256i lo, hi;
           load_k_step<dt>(blk, s, lo, hi);
-          k_scales(k, s, slo, shi);
           store256(u + 256 * B + 64 * s, lo);
           store256(u + 256 * B + 64 * s + 32, hi);
-          _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s)), slo);
-          _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(lsc + 16 * s + 8)), shi);
         }
-        pack_scales(p, i, B, k.d, k.dmin, k.m);
+        pack_k_scales(p, i, B, k.d, k.sc, k.dmin, k.m);
       }
     }
   }
@@ -245,12 +245,11 @@ struct RawRowsK {
       _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
     k_row<dt>(blk[r], k[r]);
   }
-  // Step s: the values and integer scales of lanes 0-7 (lo) and 8-15 (hi).
-  TPLM_AVX2 void step(int r, int64_t, int s, __m256i& wlo, __m256i& whi, __m256i& slo,
-                      __m256i& shi) const {
+  // Step s: the values of elements 64s .. 64s + 31 (lo) and the next 32 (hi).
+  TPLM_AVX2 void step(int r, int64_t, int s, __m256i& wlo, __m256i& whi) const {
     load_k_step<dt>(blk[r], s, wlo, whi);
-    k_scales(k[r], s, slo, shi);
   }
+  TPLM_AVX2 const int32_t* scales(int r, int64_t) const { return k[r].sc; }
   TPLM_AVX2 float d(int r, int64_t) const { return k[r].d; }
   TPLM_AVX2 float dmin(int r, int64_t) const { return k[r].dmin; }
   TPLM_AVX2 const int32_t* mins(int r, int64_t) const { return k[r].m; }
@@ -260,14 +259,12 @@ struct PackedRowsK {
   const PackedRows* p;
   int64_t i;
   TPLM_AVX2 void start(int, int64_t) {}
-  TPLM_AVX2 void step(int r, int64_t B, int s, __m256i& wlo, __m256i& whi, __m256i& slo,
-                      __m256i& shi) const {
+  TPLM_AVX2 void step(int r, int64_t B, int s, __m256i& wlo, __m256i& whi) const {
     const uint8_t* u = p->urow(i + r) + 256 * B + 64 * s;
-    const int32_t* sc = p->lscrow(i + r) + 64 * B + 16 * s;
     wlo = load256(u), whi = load256(u + 32);
-    slo = load256(sc), shi = load256(sc + 8);
   }
-  TPLM_AVX2 float d(int r, int64_t B) const { return p->drow(i + r)[8 * B]; }
+  TPLM_AVX2 const int32_t* scales(int r, int64_t B) const { return p->scrow(i + r) + p->subs * B; }
+  TPLM_AVX2 float d(int r, int64_t B) const { return p->drow(i + r)[B]; }
   TPLM_AVX2 float dmin(int r, int64_t B) const { return p->dminrow(i + r)[B]; }
   TPLM_AVX2 const int32_t* mins(int r, int64_t B) const { return p->mrow(i + r) + 8 * B; }
 };
@@ -320,71 +317,72 @@ TPLM_AVX2 void tile32(const Src src, const QuantActs& a, int64_t t0, float* out)
   for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
 }
 
-// Q4_K, Q5_K, Q6_K: R rows of src (a source, or a reference to one) x C tokens from t0.
+// Q4_K, Q5_K, Q6_K: R rows of src (a source, or a reference to one) x C
+// tokens from t0. Each sub-block's sum comes out of 8 lanes of 4 products;
+// super-block B's sub-blocks go to lanes 0-7 (B even) or 8-15 (B odd) for
+// Q4_K / Q5_K, and to lanes 0-15 for Q6_K's 16 (kernels.hpp).
 template <DType dt, class Src, int R, int C>
 TPLM_AVX2 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
-  constexpr bool kMins = dt != DType::Q6_K;
   const int64_t nB = a.cols / 256;
   __m256 acc[R][C][2];
-  float accm[R][C];
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-    accm[r][c] = 0.0f;
-  }
-  for (int64_t B = 0; B < nB; ++B) {
+  for (int c = 0; c < C; ++c) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
+  // h is a constant in each call so the accumulators stay in registers.
+  const auto super_block = [&](int64_t B, auto half) TPLM_AVX2 {
+    constexpr int h = decltype(half)::value;
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) src.start(r, B);
-    __m256i A[R][C][2];
     TPLM_UNROLL
-    for (int r = 0; r < R; ++r) TPLM_UNROLL
-    for (int c = 0; c < C; ++c) A[r][c][0] = A[r][c][1] = _mm256_setzero_si256();
-    for (int s = 0; s < 4; ++s) {
+    for (int r = 0; r < R; ++r) {
+      __m256i w[8];  // w[j]: elements 32j .. 32j + 31
       TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        __m256i wlo, whi, slo, shi;
-        src.step(r, B, s, wlo, whi, slo, shi);
-        if constexpr (dt == DType::Q6_K) {  // signed scales: an int16 in the low half
-          slo = _mm256_and_si256(slo, _mm256_set1_epi32(0xffff));
-          shi = _mm256_and_si256(shi, _mm256_set1_epi32(0xffff));
-        }
+      for (int s = 0; s < 4; ++s) src.step(r, B, s, w[2 * s], w[2 * s + 1]);
+      // d * sc and dmin * m of each sub-block (exact)
+      const int32_t* sc = src.scales(r, B);
+      const __m256 d = _mm256_set1_ps(src.d(r, B));
+      const __m256 dsc[2] = {_mm256_mul_ps(d, _mm256_cvtepi32_ps(load256(sc))),
+                             dt == DType::Q6_K
+                                 ? _mm256_mul_ps(d, _mm256_cvtepi32_ps(load256(sc + 8)))
+                                 : _mm256_setzero_ps()};
+      const __m256 mdmin = dt == DType::Q6_K
+                               ? _mm256_setzero_ps()
+                               : _mm256_mul_ps(_mm256_set1_ps(src.dmin(r, B)),
+                                               _mm256_cvtepi32_ps(load256(src.mins(r, B))));
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) {
+        const int8_t* x = a.qrow(t0 + c) + 256 * B;
+        const __m256 dx = _mm256_set1_ps(a.drow(t0 + c)[B]);
+        __m256i L[8];
         TPLM_UNROLL
-        for (int c = 0; c < C; ++c) {
-          const int8_t* x = a.qrow(t0 + c) + 256 * B + 64 * s;
-          __m256i Llo = dot4(wlo, load256(x)), Lhi = dot4(whi, load256(x + 32));
-          if constexpr (dt == DType::Q6_K) {
-            const int32_t* in = a.initrow(t0 + c) + 64 * B + 16 * s;
-            Llo = _mm256_add_epi32(Llo, load256(in));
-            Lhi = _mm256_add_epi32(Lhi, load256(in + 8));
+        for (int j = 0; j < 8; ++j) L[j] = dot4(w[j], load256(x + 32 * j));
+        if constexpr (dt == DType::Q6_K) {
+          const int32_t* in = a.isubrow(t0 + c) + 16 * B;
+          TPLM_UNROLL
+          for (int q = 0; q < 2; ++q) {
+            const __m256i S = _mm256_add_epi32(sum_quads(L + 4 * q), load256(in + 8 * q));
+            acc[r][c][q] =
+                _mm256_fmadd_ps(_mm256_cvtepi32_ps(S), _mm256_mul_ps(dsc[q], dx), acc[r][c][q]);
           }
-          // L * sc exactly by int16 pairs (see qdot_avx512.cpp's scale16).
-          A[r][c][0] = _mm256_add_epi32(A[r][c][0], _mm256_madd_epi16(Llo, slo));
-          A[r][c][1] = _mm256_add_epi32(A[r][c][1], _mm256_madd_epi16(Lhi, shi));
+        } else {
+          const __m256 bsdx =
+              _mm256_mul_ps(_mm256_cvtepi32_ps(load256(a.bsumrow(t0 + c) + 8 * B)), dx);
+          __m256& lane = acc[r][c][h];
+          lane = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_each(L)), _mm256_mul_ps(dsc[0], dx), lane);
+          lane = _mm256_fnmadd_ps(mdmin, bsdx, lane);
         }
       }
     }
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      const float dx = a.drow(t0 + c)[B];
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const __m256 sd = _mm256_set1_ps(src.d(r, B) * dx);
-        acc[r][c][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][0]), sd, acc[r][c][0]);
-        acc[r][c][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(A[r][c][1]), sd, acc[r][c][1]);
-        if constexpr (kMins) {
-          const int32_t msum = dot8(src.mins(r, B), a.bsumrow(t0 + c) + 8 * B);
-          accm[r][c] = std::fma(static_cast<float>(msum), src.dmin(r, B) * dx, accm[r][c]);
-        }
-      }
-    }
+  };
+  int64_t B = 0;
+  for (; B + 2 <= nB; B += 2) {
+    super_block(B, std::integral_constant<int, 0>{});
+    super_block(B + 1, std::integral_constant<int, 1>{});
   }
+  if (B < nB) super_block(B, std::integral_constant<int, 0>{});
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    const float s = reduce16({acc[r][c][0], acc[r][c][1]});
-    out[r * C + c] = kMins ? s - accm[r][c] : s;
-  }
+  for (int c = 0; c < C; ++c) out[r * C + c] = reduce16({acc[r][c][0], acc[r][c][1]});
 }
 
 // ---------------------------------------------------------------- driver
@@ -413,6 +411,8 @@ TPLM_AVX2 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, 
 constexpr int kTileRows = 2, kTileTokensQ32 = 2, kTileTokensK = 2;
 constexpr int kPackRows = 4, kPackTokensQ32 = 2, kPackTokensK = 2, kPackTokensQ6K = 2;
 constexpr int kPackMinTokens = 3;
+template <DType>
+constexpr bool kPacksRows = true;
 #define TPLM_QDOT_TARGET TPLM_AVX2
 #include "backend/cpu/qdot_driver.hpp"  // NOLINT(build/include): the shared loops
 #undef TPLM_QDOT_TARGET

@@ -15,18 +15,20 @@
 // prefill GEMM); the tile shape never changes an output's arithmetic.
 #if defined(__x86_64__)
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_*()
-// and then warn that the undefined value may be used (a false positive).
+// and then warn that the undefined value is or may be used (a false positive).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/qdot.hpp"
-#include "backend/cpu/qdot_x86.hpp"
 #include "format/half.hpp"
 
 #define TPLM_AVX512 \
@@ -60,10 +62,6 @@ TPLM_AVX512 inline float reduce16(__m512 v) {
 // (lanes i and i + 8, i + 4, i + 2, i + 1) done for 16 vectors at once: each
 // step adds the halves of two vectors in one instruction, so the 16 sums take
 // 15 additions instead of 16 stores and 240 scalar ones. Bit for bit reduce16.
-// (GCC 12 flags the unset source vector inside _mm512_shuffle_f32x4 and
-// _mm512_permutexvar_ps, _mm512_undefined_ps, as uninitialized.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
 template <int N>
 TPLM_AVX512 inline void reduce16_tile(const __m512* v, float* out) {
   static_assert(N >= 1 && N <= 16);
@@ -97,7 +95,27 @@ TPLM_AVX512 inline void reduce16_tile(const __m512* v, float* out) {
                           _mm512_permutexvar_ps(order, s1));
   }
 }
-#pragma GCC diagnostic pop
+
+// out = the sums of a tile's R x C lane vectors: out[r * C + c], or by token
+// (kByToken) out[c * R + r].
+template <int R, int C, bool kByToken>
+TPLM_AVX512 inline void finish_tile(const __m512 (&acc)[R][C], float* out) {
+  if constexpr (kByToken) {
+    __m512 by_token[C][R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c) by_token[c][r] = acc[r][c];
+    reduce16_tile<R * C>(&by_token[0][0], out);
+  } else {
+    reduce16_tile<R * C>(&acc[0][0], out);
+  }
+}
+
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 
 // ---------------------------------------------------------------- Q8_0, Q4_0
 
@@ -177,39 +195,23 @@ TPLM_AVX512 inline __m512i load_k_step(const uint8_t* blk, int s) {
   }
 }
 
-// Per row and super-block: the scales as int32 lanes (base), d, dmin, mins.
-struct KRow {
-  __m512i base;
-  float d, dmin;
-  int32_t m[8];
+// A Q4_K / Q5_K super-block's 8 scales and 8 mins (byte j: sub-block j), d, dmin.
+struct KScales {
+  uint64_t sc = 0, m = 0;
+  float d = 0.0f, dmin = 0.0f;
 };
 
-template <DType dt>
-TPLM_AVX512 inline void k_row(const uint8_t* blk, KRow& k) {
-  if constexpr (dt == DType::Q6_K) {
-    k.base = _mm512_cvtepi8_epi32(load128(blk + 192));
-    k.d = f16(blk + 208);
-    k.dmin = 0.0f;
-  } else {
-    uint64_t sc, m;  // in registers: a store of 8 int32 then a vector load stalls
-    unpack_k_scale_bytes(blk + 4, sc, m);
-    k.base = _mm512_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(sc)));
-    _mm256_storeu_si256(static_cast<__m256i*>(static_cast<void*>(k.m)),
-                        _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(m))));
-    k.d = f16(blk);
-    k.dmin = f16(blk + 2);
-  }
+// 16 int32 lanes from the bytes of lo (lanes 0-7) and hi (8-15).
+TPLM_AVX512 inline __m512i byte_lanes(uint64_t lo, uint64_t hi) {
+  return _mm512_cvtepu8_epi32(_mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo)));
 }
 
-// The scale of each lane in step s: Q6_K lane l -> group 4s + l / 4, else 2s + l / 8.
-template <DType dt>
-TPLM_AVX512 inline __m512i k_scale_index(int s) {
-  if constexpr (dt == DType::Q6_K)
-    return _mm512_setr_epi32(4 * s, 4 * s, 4 * s, 4 * s, 4 * s + 1, 4 * s + 1, 4 * s + 1, 4 * s + 1,
-                             4 * s + 2, 4 * s + 2, 4 * s + 2, 4 * s + 2, 4 * s + 3, 4 * s + 3,
-                             4 * s + 3, 4 * s + 3);
-  else
-    return _mm512_inserti64x4(_mm512_set1_epi32(2 * s), _mm256_set1_epi32(2 * s + 1), 1);
+TPLM_AVX512 inline KScales k_scales(const uint8_t* blk) {
+  KScales k;
+  unpack_k_scale_bytes(blk + 4, k.sc, k.m);  // in registers, not through memory
+  k.d = f16(blk);
+  k.dmin = f16(blk + 2);
+  return k;
 }
 
 // ---------------------------------------------------------------- Q8_0, Q4_0 groups
@@ -255,43 +257,54 @@ TPLM_AVX512 void pack_groups(const uint8_t* row, int64_t nb, uint8_t* u) {
   }
 }
 
-// The 16 block sums of group g of a row in element order (decode): each pair
-// of blocks is one vpdpbusd of 2 x 8 lanes, whose lanes are then folded so
-// that lane l holds all of block 16g + l (0 past the row's nb blocks). The
-// activations' offset term (iblk) is added by the caller.
-template <DType dt>
-TPLM_AVX512 inline __m512i group_sums(const uint8_t* row, int64_t g, int64_t nb, const int8_t* x) {
-  const int64_t b0 = 16 * g;
-  __m512i quad[4];  // blocks b0 + 4i + c in 128-bit chunk c, 4 lanes each
+// Lane 4i + c of the result: the sum of 128-bit chunk c's 4 lanes of q[i].
+TPLM_AVX512 inline __m512i sum_chunks(const __m512i (&q)[4]) {
+  const __m512i u0 =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(q[0], q[1]), _mm512_unpackhi_epi32(q[0], q[1]));
+  const __m512i u1 =
+      _mm512_add_epi32(_mm512_unpacklo_epi32(q[2], q[3]), _mm512_unpackhi_epi32(q[2], q[3]));
+  // chunk c, lane i of s: the sum of chunk c of q[i]
+  const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(u0, u1), _mm512_unpackhi_epi64(u0, u1));
+  const __m512i to_lane = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_epi32(to_lane, s);
+}
+
+// 16 blocks' sums from 8 vectors of two blocks each (pairs[j]: block 2j in
+// lanes 0-7, 2j + 1 in lanes 8-15): lane l of the result is all of block l.
+TPLM_AVX512 inline __m512i fold_pairs(const __m512i (&pairs)[8]) {
+  __m512i quad[4];  // blocks 4i + c in 128-bit chunk c, 4 lanes each
   TPLM_UNROLL
   for (int i = 0; i < 4; ++i) {
-    __m512i pairs[2];
-    TPLM_UNROLL
-    for (int h = 0; h < 2; ++h) {
-      const int64_t b = b0 + 4 * i + 2 * h;
-      if (b + 2 <= nb) {
-        pairs[h] =
-            _mm512_dpbusd_epi32(_mm512_setzero_si512(), load_pair<dt>(row, b), load512(x + 32 * b));
-      } else if (b < nb) {  // the odd last block: lanes 0-7
-        pairs[h] = _mm512_dpbusd_epi32(
-            _mm512_setzero_si512(), load_one<dt>(row, b),
-            _mm512_zextsi256_si512(load256(static_cast<const uint8_t*>(vp(x + 32 * b)))));
-      } else {
-        pairs[h] = _mm512_setzero_si512();
-      }
-    }
+    const __m512i p0 = pairs[2 * i], p1 = pairs[2 * i + 1];
     // [A0 A1 | B0 B1], [C0 C1 | D0 D1] -> [A0 B0 C0 D0] + [A1 B1 C1 D1]
-    quad[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                               _mm512_shuffle_i32x4(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    quad[i] = _mm512_add_epi32(_mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_i32x4(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)));
   }
-  // Sum each chunk's 4 lanes: chunk c, lane i of s = block b0 + 4i + c.
-  const __m512i u0 = _mm512_add_epi32(_mm512_unpacklo_epi32(quad[0], quad[1]),
-                                      _mm512_unpackhi_epi32(quad[0], quad[1]));
-  const __m512i u1 = _mm512_add_epi32(_mm512_unpacklo_epi32(quad[2], quad[3]),
-                                      _mm512_unpackhi_epi32(quad[2], quad[3]));
-  const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(u0, u1), _mm512_unpackhi_epi64(u0, u1));
-  const __m512i to_block = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_epi32(to_block, s);
+  return sum_chunks(quad);
+}
+
+// The 16 block sums of group g of a row in element order (decode): each pair
+// of blocks is one vpdpbusd of 2 x 8 lanes, then folded so that lane l holds
+// all of block 16g + l (0 past the row's nb blocks). The activations' offset
+// term (iblk) is added by the caller.
+template <DType dt>
+TPLM_AVX512 inline __m512i group_sums(const uint8_t* row, int64_t g, int64_t nb, const int8_t* x) {
+  __m512i pairs[8];
+  TPLM_UNROLL
+  for (int j = 0; j < 8; ++j) {
+    const int64_t b = 16 * g + 2 * j;
+    if (b + 2 <= nb) {
+      pairs[j] =
+          _mm512_dpbusd_epi32(_mm512_setzero_si512(), load_pair<dt>(row, b), load512(x + 32 * b));
+    } else if (b < nb) {  // the odd last block: lanes 0-7
+      pairs[j] = _mm512_dpbusd_epi32(
+          _mm512_setzero_si512(), load_one<dt>(row, b),
+          _mm512_zextsi256_si512(load256(static_cast<const uint8_t*>(vp(x + 32 * b)))));
+    } else {
+      pairs[j] = _mm512_setzero_si512();
+    }
+  }
+  return fold_pairs(pairs);
 }
 
 // The d of group g's blocks (0 past the row's nb blocks), from the f16 at the
@@ -314,74 +327,12 @@ TPLM_AVX512 inline __m512 group_scales(const uint8_t* row, int64_t g, int64_t nb
 // n rows unpacked with the decoders above (PackedRows in qdot.hpp).
 template <DType dt>
 TPLM_AVX512 void pack_rows(const uint8_t* const* wrow, int64_t n, PackedRows& p) {
+  static_assert(dt == DType::Q8_0 || dt == DType::Q4_0, "K-quant rows are read in place");
   for (int64_t i = 0; i < n; ++i) {
-    uint8_t* u = p.u.data() + i * p.ustride;
-    if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
-      pack_groups<dt>(wrow[i], p.cols / 32, p.u.data() + i * p.ustride);
-      for (int64_t b = 0; b < p.cols / 32; ++b) pack_scales(p, i, b, block_d<dt>(wrow[i], b));
-    } else {
-      constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
-      for (int64_t B = 0; B < p.cols / 256; ++B) {
-        const uint8_t* blk = wrow[i] + B * kBytes;
-        KRow k;
-        k_row<dt>(blk, k);
-        int32_t* lsc = p.lsc.data() + i * (p.cols / 4) + 64 * B;
-        for (int s = 0; s < 4; ++s) {
-          _mm512_storeu_si512(u + 256 * B + 64 * s, load_k_step<dt>(blk, s));
-          _mm512_storeu_si512(lsc + 16 * s, _mm512_permutexvar_epi32(k_scale_index<dt>(s), k.base));
-        }
-        pack_scales(p, i, B, k.d, k.dmin, k.m);
-      }
-    }
+    pack_groups<dt>(wrow[i], p.cols / 32, p.u.data() + i * p.ustride);
+    for (int64_t b = 0; b < p.cols / 32; ++b) pack_scales(p, i, b, block_d<dt>(wrow[i], b));
   }
 }
-
-// ---------------------------------------------------------------- row sources
-
-// Where a tile's R weight rows come from: the weight's own bytes, each block
-// decoded as it is read (decode: T = 1 streams the weights once), or rows
-// unpacked once per call (PackedRows: a batch of tokens). Both give a tile the
-// same integers and scales, so its outputs have the same bits.
-template <DType dt, int R>
-struct RawRowsK {
-  static constexpr int64_t kBytes = dt == DType::Q4_K ? 144 : dt == DType::Q5_K ? 176 : 210;
-  const uint8_t* const* row;
-  const uint8_t* blk[R];
-  KRow k[R];
-  // Super-block B of row r is next: its scales, and a prefetch 4 ahead
-  // (decode streams R rows; harmless past the end).
-  TPLM_AVX512 void start(int r, int64_t B) {
-    blk[r] = row[r] + B * kBytes;
-    TPLM_UNROLL
-    for (int64_t off = 0; off < kBytes; off += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(blk[r] + 4 * kBytes + off), _MM_HINT_T0);
-    k_row<dt>(blk[r], k[r]);
-  }
-  // Step s: 64 values and the integer scale of each lane.
-  TPLM_AVX512 __m512i values(int r, int64_t, int s) const { return load_k_step<dt>(blk[r], s); }
-  TPLM_AVX512 __m512i scales(int r, int64_t, int s) const {
-    return _mm512_permutexvar_epi32(k_scale_index<dt>(s), k[r].base);
-  }
-  TPLM_AVX512 float d(int r, int64_t) const { return k[r].d; }
-  TPLM_AVX512 float dmin(int r, int64_t) const { return k[r].dmin; }
-  TPLM_AVX512 const int32_t* mins(int r, int64_t) const { return k[r].m; }
-};
-
-template <int R>
-struct PackedRowsK {
-  const PackedRows* p;
-  int64_t i;
-  TPLM_AVX512 void start(int, int64_t) {}
-  TPLM_AVX512 __m512i values(int r, int64_t B, int s) const {
-    return load512(p->urow(i + r) + 256 * B + 64 * s);
-  }
-  TPLM_AVX512 __m512i scales(int r, int64_t B, int s) const {
-    return load512(p->lscrow(i + r) + 64 * B + 16 * s);
-  }
-  TPLM_AVX512 float d(int r, int64_t B) const { return p->drow(i + r)[8 * B]; }
-  TPLM_AVX512 float dmin(int r, int64_t B) const { return p->dminrow(i + r)[B]; }
-  TPLM_AVX512 const int32_t* mins(int r, int64_t B) const { return p->mrow(i + r) + 8 * B; }
-};
 
 // ---------------------------------------------------------------- tiles
 
@@ -472,74 +423,345 @@ TPLM_AVX512 void tile32_packed(const PackedRows& p, int64_t i, const QuantActs& 
   reduce16_tile<R * C>(&acc[0][0], out);
 }
 
-// A lane's group sum L times its integer scale in one vpdpwssd (int16 pairs):
-// |L| < 2^15 (at most 4 x 32 x 127) and the scale's high 16 bits are made 0,
-// so lo16(L) * lo16(sc) + hi16(L) * 0 is exactly L * sc. Q6_K's scales are
-// signed: their low 16 bits keep the sign as an int16.
-template <DType dt>
-TPLM_AVX512 inline __m512i scale16(__m512i sc) {
-  if constexpr (dt == DType::Q6_K) return _mm512_and_si512(sc, _mm512_set1_epi32(0xffff));
-  return sc;  // 0 .. 63
+// ---------------------------------------------------------------- K-quants
+
+// A K-quant group's 16 lanes (lane l: sub-block l of the group, qdot.hpp)
+// for one weight row: d * sc and (Q4_K, Q5_K) dmin * m of each lane's
+// sub-block, both exact (0 in the lanes past a row's last super-block).
+struct KLanes {
+  __m512 dsc, mdmin;
+};
+
+// The same for one token: each lane's super-block's dx and (Q4_K, Q5_K)
+// float(the sum of the lane's 32 activations) * dx.
+struct KTokenLanes {
+  __m512 dx, bsdx;
+};
+
+TPLM_AVX512 inline KLanes k_lanes(__m512i sc, __m512i m, __m512 d, __m512 dmin) {
+  return {_mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)), _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(m))};
 }
 
-// Q4_K, Q5_K, Q6_K: R rows of src x C tokens from t0.
-template <DType dt, class Src, int R, int C>
-TPLM_AVX512 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
-  constexpr bool kMins = dt != DType::Q6_K;
-  const int64_t nB = a.cols / 256;
-  __m512 acc[R][C];
-  float accm[R][C];
-  TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps(), accm[r][c] = 0.0f;
-  for (int64_t B = 0; B < nB; ++B) {
+template <DType dt>
+constexpr bool kIsK = dt == DType::Q4_K || dt == DType::Q5_K || dt == DType::Q6_K;
+// Super-blocks per group: two of 8 sub-blocks fill the 16 lanes, or one of 16.
+template <DType dt>
+constexpr int kPerGroup = dt == DType::Q6_K ? 1 : 2;
+template <DType dt>
+constexpr int64_t kSuperBytes = dt == DType::Q4_K   ? 144
+                                : dt == DType::Q5_K ? 176
+                                                    : 210;
+
+// Lanes 0-7 take element 0 of a vector, lanes 8-15 element 1.
+TPLM_AVX512 inline __m512i halves_index(int first) {
+  return _mm512_inserti64x4(_mm512_set1_epi32(first), _mm256_set1_epi32(first + 1), 1);
+}
+
+// Token t's lanes for group G of n super-blocks.
+template <DType dt>
+TPLM_AVX512 inline KTokenLanes k_token_lanes(const QuantActs& a, int64_t t, int64_t G, int n) {
+  if constexpr (dt == DType::Q6_K) {
+    return {_mm512_set1_ps(a.drow(t)[G]), _mm512_setzero_ps()};
+  } else {
+    const __m512 dx = _mm512_permutexvar_ps(
+        halves_index(0), _mm512_maskz_loadu_ps(n == 2 ? 3 : 1, a.drow(t) + 2 * G));
+    const __m512i bs = _mm512_maskz_loadu_epi32(n == 2 ? 0xffff : 0x00ff, a.bsumrow(t) + 16 * G);
+    return {dx, _mm512_mul_ps(_mm512_cvtepi32_ps(bs), dx)};
+  }
+}
+
+// acc + float(S) * (d * sc * dx), then (Q4_K, Q5_K) - (dmin * m) * (bs *
+// dx), each fused: the scalar reference's two fma per sub-block.
+template <DType dt>
+TPLM_AVX512 inline __m512 add_k_lanes(__m512 acc, __m512i S, const KLanes& w,
+                                      const KTokenLanes& x) {
+  acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S), _mm512_mul_ps(w.dsc, x.dx), acc);
+  if constexpr (dt != DType::Q6_K) acc = _mm512_fnmadd_ps(w.mdmin, x.bsdx, acc);
+  return acc;
+}
+
+// The lanes of a regrouped group at g (n super-blocks; layout in qdot.hpp).
+template <DType dt>
+TPLM_AVX512 inline KLanes grouped_k_lanes(const uint8_t* g, int n) {
+  if constexpr (dt == DType::Q6_K) {
+    return k_lanes(_mm512_cvtepi8_epi32(load128(g + 192)), _mm512_setzero_si512(),
+                   _mm512_set1_ps(f16(g + 208)), _mm512_setzero_ps());
+  } else {
+    const bool two = n == 2;
+    const __m128i lo =
+        two ? load128(g + 8) : _mm_loadl_epi64(static_cast<const __m128i*>(vp(g + 4)));
+    const __m128i hi = two ? _mm_loadl_epi64(static_cast<const __m128i*>(vp(g + 24)))
+                           : _mm_cvtsi32_si128(static_cast<int>(load_u32(g + 12)));
+    const __m128i heads = two ? _mm_loadl_epi64(static_cast<const __m128i*>(vp(g)))
+                              : _mm_cvtsi32_si128(static_cast<int>(load_u32(g)));
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    // byte l: nibble l of hi (the high 2 bits of scale and min l)
+    const __m128i hn =
+        _mm_unpacklo_epi8(_mm_and_si128(hi, nib), _mm_and_si128(_mm_srli_epi16(hi, 4), nib));
+    const __m128i sc = _mm_or_si128(_mm_and_si128(lo, nib),
+                                    _mm_slli_epi16(_mm_and_si128(hn, _mm_set1_epi8(3)), 4));
+    const __m128i m = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(lo, 4), nib),
+                                   _mm_slli_epi16(_mm_and_si128(hn, _mm_set1_epi8(12)), 2));
+    // two: d0 d1 dmin0 dmin1; one: d0 dmin0 (lanes 8-15 are 0)
+    const __m512 f = _mm512_castps128_ps512(_mm_cvtph_ps(heads));
+    const __mmask16 have = two ? 0xffff : 0x00ff;
+    return k_lanes(_mm512_cvtepu8_epi32(sc), _mm512_cvtepu8_epi32(m),
+                   _mm512_maskz_permutexvar_ps(have, halves_index(0), f),
+                   _mm512_maskz_permutexvar_ps(have, halves_index(two ? 2 : 1), f));
+  }
+}
+
+// Step k of a regrouped Q4_K / Q5_K group: lane l's values of sub-block l,
+// elements 4k .. 4k + 3 (lo) and 16 + 4k .. 16 + 4k + 3 (hi); qh is the
+// group's fifth bits (Q5_K).
+template <DType dt>
+TPLM_AVX512 inline void grouped_k_step(const uint8_t* g, int n, int k, __m512i qh, __m512i& lo,
+                                       __m512i& hi) {
+  const uint8_t* qs = g + (dt == DType::Q5_K ? 48 : 16) * n + 32 * n * k;
+  const __m512i v = n == 2 ? load512(qs) : _mm512_zextsi256_si512(load256(qs));
+  const __m512i nib = _mm512_set1_epi8(0x0f);
+  lo = _mm512_and_si512(v, nib);
+  hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+  if constexpr (dt == DType::Q5_K) {
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, _mm512_set1_epi8(1 << k)), lo, sixteen);
+    hi = _mm512_mask_add_epi8(
+        hi, _mm512_test_epi8_mask(qh, _mm512_set1_epi8(static_cast<char>(1 << (k + 4)))), hi,
+        sixteen);
+  }
+}
+
+// Step k of a regrouped Q6_K super-block: lane l's elements 4k .. 4k + 3 of sub-block l.
+TPLM_AVX512 inline __m512i grouped_q6_step(const uint8_t* g, int k) {
+  __m512i lo = load512(g + 64 * (k % 2));
+  if (k >= 2) lo = _mm512_srli_epi16(lo, 4);
+  const __m512i qh = load512(g + 128);
+  const __m512i hi = k == 0   ? _mm512_slli_epi16(qh, 4)
+                     : k == 1 ? _mm512_slli_epi16(qh, 2)
+                     : k == 2 ? qh
+                              : _mm512_srli_epi16(qh, 2);
+  return _mm512_or_si512(_mm512_and_si512(lo, _mm512_set1_epi8(0x0f)),
+                         _mm512_and_si512(hi, _mm512_set1_epi8(0x30)));
+}
+
+// The group's sums S[r][c] += weights x activations, regrouped rows grp[r]
+// (n super-blocks) x the tokens' grouped activations xq[c].
+template <DType dt, int R, int C>
+TPLM_AVX512 inline void grouped_k_sums(const uint8_t* const* grp, int n, const int8_t* const* xq,
+                                       __m512i (&S)[R][C]) {
+  if constexpr (dt == DType::Q6_K) {
     TPLM_UNROLL
-    for (int r = 0; r < R; ++r) src.start(r, B);
-    __m512i A[R][C];
+    for (int k = 0; k < 4; ++k) {
+      __m512i xs[C];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) xs[c] = load512(xq[c] + 64 * k);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i w = grouped_q6_step(grp[r], k);
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) S[r][c] = _mm512_dpbusd_epi32(S[r][c], w, xs[c]);
+      }
+    }
+  } else {
+    __m512i qh[R];
     TPLM_UNROLL
-    for (int r = 0; r < R; ++r) TPLM_UNROLL
-    for (int c = 0; c < C; ++c) A[r][c] = _mm512_setzero_si512();
-    for (int s = 0; s < 4; ++s) {
-      __m512i x[C], init[C];
+    for (int r = 0; r < R; ++r)
+      qh[r] = dt != DType::Q5_K ? _mm512_setzero_si512()
+              : n == 2          ? load512(grp[r] + 32)
+                                : _mm512_zextsi256_si512(load256(grp[r] + 16));
+    TPLM_UNROLL
+    for (int k = 0; k < 4; ++k) {
+      __m512i xlo[C], xhi[C];
       TPLM_UNROLL
       for (int c = 0; c < C; ++c) {
-        x[c] = load512(a.qrow(t0 + c) + 256 * B + 64 * s);
-        if constexpr (dt == DType::Q6_K)
-          init[c] = load512(a.initrow(t0 + c) + 64 * B + 16 * s);
-        else
-          init[c] = _mm512_setzero_si512();
+        xlo[c] = load512(xq[c] + 64 * k);
+        xhi[c] = load512(xq[c] + 64 * (k + 4));
       }
       TPLM_UNROLL
       for (int r = 0; r < R; ++r) {
-        const __m512i w = src.values(r, B, s);
-        const __m512i sc = scale16<dt>(src.scales(r, B, s));
+        __m512i lo, hi;
+        grouped_k_step<dt>(grp[r], n, k, qh[r], lo, hi);
         TPLM_UNROLL
         for (int c = 0; c < C; ++c) {
-          const __m512i L = _mm512_dpbusd_epi32(init[c], w, x[c]);
-          A[r][c] = _mm512_dpwssd_epi32(A[r][c], L, sc);  // A + L * sc, exactly
+          S[r][c] = _mm512_dpbusd_epi32(S[r][c], lo, xlo[c]);
+          S[r][c] = _mm512_dpbusd_epi32(S[r][c], hi, xhi[c]);
         }
+      }
+    }
+  }
+}
+
+// The sums of group G for row `row` in the file's layout x C tokens, and the
+// row's lanes: each 64-element step is one vpdpbusd of 16 lanes of 4
+// products, folded into the 16 sub-block sums.
+template <DType dt, int C>
+TPLM_AVX512 inline KLanes file_k_sums(const uint8_t* row, int64_t G, int n, const QuantActs& a,
+                                      int64_t t0, __m512i (&S)[C]) {
+  constexpr int64_t kB = kSuperBytes<dt>;
+  if constexpr (dt == DType::Q6_K) {
+    const uint8_t* blk = row + kB * G;
+    TPLM_UNROLL
+    for (int64_t off = 0; off < kB; off += 64)  // 4 super-blocks ahead (rows are read in order)
+      _mm_prefetch(reinterpret_cast<const char*>(blk + 4 * kB + off), _MM_HINT_T0);
+    __m512i L[C][4];
+    TPLM_UNROLL
+    for (int s = 0; s < 4; ++s) {
+      const __m512i w = load_k_step<dt>(blk, s);
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c)
+        L[c][s] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w,
+                                      load512(a.qrow(t0 + c) + 256 * G + 64 * s));
+    }
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c)  // + the offset term, -32 * the sub-block's activations
+      S[c] = _mm512_add_epi32(
+          S[c], _mm512_add_epi32(sum_chunks(L[c]), load512(a.isubrow(t0 + c) + 16 * G)));
+    return k_lanes(_mm512_cvtepi8_epi32(load128(blk + 192)), _mm512_setzero_si512(),
+                   _mm512_set1_ps(f16(blk + 208)), _mm512_setzero_ps());
+  } else {
+    __m512i pairs[C][8];
+    KScales k[2];
+    TPLM_UNROLL
+    for (int h = 0; h < 2; ++h) {
+      const int64_t B = 2 * G + h;
+      const uint8_t* blk = row + kB * std::min<int64_t>(B, 2 * G + n - 1);
+      if (h < n) {
+        TPLM_UNROLL
+        for (int64_t off = 0; off < kB; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(blk + 4 * kB + off), _MM_HINT_T0);
+        k[h] = k_scales(blk);
+      }
+      TPLM_UNROLL
+      for (int s = 0; s < 4; ++s) {
+        const __m512i w = h < n ? load_k_step<dt>(blk, s) : _mm512_setzero_si512();
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c)
+          pairs[c][4 * h + s] =
+              h < n ? _mm512_dpbusd_epi32(_mm512_setzero_si512(), w,
+                                          load512(a.qrow(t0 + c) + 256 * B + 64 * s))
+                    : _mm512_setzero_si512();
       }
     }
     TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      const float dx = a.drow(t0 + c)[B];
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(A[r][c]), _mm512_set1_ps(src.d(r, B) * dx),
-                                    acc[r][c]);
-        if constexpr (kMins) {
-          const int32_t msum = dot8(src.mins(r, B), a.bsumrow(t0 + c) + 8 * B);
-          accm[r][c] = std::fma(static_cast<float>(msum), src.dmin(r, B) * dx, accm[r][c]);
-        }
+    for (int c = 0; c < C; ++c) S[c] = _mm512_add_epi32(S[c], fold_pairs(pairs[c]));
+    return k_lanes(byte_lanes(k[0].sc, k[1].sc), byte_lanes(k[0].m, k[1].m),
+                   _mm512_insertf32x8(_mm512_set1_ps(k[0].d), _mm256_set1_ps(k[1].d), 1),
+                   _mm512_insertf32x8(_mm512_set1_ps(k[0].dmin), _mm256_set1_ps(k[1].dmin), 1));
+  }
+}
+
+// Where a K-quant tile's rows come from: the file's bytes, the regrouped
+// rows (WeightLayout::CpuGroups), or regrouped rows unpacked once for a batch
+// of tokens (unpack_k_row): per group, the steps' values as vectors of 64
+// bytes, in the order of QuantActs::qt, then the lanes' dsc and mdmin.
+enum class KSource { File, Grouped, Unpacked };
+template <DType dt>
+constexpr int kUnpackedSteps = dt == DType::Q6_K ? 4 : 8;
+template <DType dt>
+constexpr int64_t kUnpackedBytes = 64 * kUnpackedSteps<dt> + 128;
+
+// Regrouped row `row` (nB super-blocks) unpacked into out.
+template <DType dt>
+TPLM_AVX512 void unpack_k_row(const uint8_t* row, int64_t nB, uint8_t* out) {
+  constexpr int kPer = kPerGroup<dt>;
+  for (int64_t G = 0; G * kPer < nB; ++G) {
+    const int n = static_cast<int>(std::min<int64_t>(kPer, nB - kPer * G));
+    const uint8_t* g = row + kPer * kSuperBytes<dt> * G;
+    uint8_t* o = out + kUnpackedBytes<dt> * G;
+    if constexpr (dt == DType::Q6_K) {
+      for (int k = 0; k < 4; ++k) _mm512_storeu_si512(o + 64 * k, grouped_q6_step(g, k));
+    } else {
+      const __m512i qh = dt != DType::Q5_K ? _mm512_setzero_si512()
+                         : n == 2          ? load512(g + 32)
+                                           : _mm512_zextsi256_si512(load256(g + 16));
+      for (int k = 0; k < 4; ++k) {
+        __m512i lo, hi;
+        grouped_k_step<dt>(g, n, k, qh, lo, hi);
+        _mm512_storeu_si512(o + 64 * k, lo);
+        _mm512_storeu_si512(o + 64 * (k + 4), hi);
       }
     }
+    const KLanes l = grouped_k_lanes<dt>(g, n);
+    float* lanes = static_cast<float*>(static_cast<void*>(o + 64 * kUnpackedSteps<dt>));
+    _mm512_storeu_ps(lanes, l.dsc);
+    _mm512_storeu_ps(lanes + 16, l.mdmin);
   }
+}
+
+// Q4_K, Q5_K, Q6_K: R rows from `source` x C tokens from t0; out[r * C + c],
+// or out[c * R + r] by token.
+template <DType dt, int R, int C, KSource source, bool kByToken = false>
+TPLM_AVX512 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
+  constexpr int kPer = kPerGroup<dt>;
+  constexpr int64_t kGroupBytes = kPer * kSuperBytes<dt>;
+  const int64_t nB = a.cols / 256, groups = (nB + kPer - 1) / kPer;
+  __m512 acc[R][C];
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    const float s = reduce16(acc[r][c]);
-    out[r * C + c] = kMins ? s - accm[r][c] : s;
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int64_t G = 0; G < groups; ++G) {
+    const int n = static_cast<int>(std::min<int64_t>(kPer, nB - kPer * G));
+    KTokenLanes xl[C];
+    __m512i S[R][C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) {
+      xl[c] = k_token_lanes<dt>(a, t0 + c, G, n);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r)
+        S[r][c] = source != KSource::File && dt == DType::Q6_K ? load512(a.isubrow(t0 + c) + 16 * G)
+                                                               : _mm512_setzero_si512();
+    }
+    KLanes w[R];
+    if constexpr (source == KSource::Unpacked) {
+      const uint8_t* u[R];
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) u[r] = wrow[r] + kUnpackedBytes<dt> * G;
+      TPLM_UNROLL
+      for (int j = 0; j < kUnpackedSteps<dt>; ++j) {
+        __m512i xs[C];
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c)
+          xs[c] = load512(a.qtrow(t0 + c) + 64 * kUnpackedSteps<dt> * G + 64 * j);
+        TPLM_UNROLL
+        for (int r = 0; r < R; ++r) {
+          const __m512i v = load512(u[r] + 64 * j);
+          TPLM_UNROLL
+          for (int c = 0; c < C; ++c) S[r][c] = _mm512_dpbusd_epi32(S[r][c], v, xs[c]);
+        }
+      }
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const float* lanes =
+            static_cast<const float*>(static_cast<const void*>(u[r] + 64 * kUnpackedSteps<dt>));
+        w[r] = {_mm512_loadu_ps(lanes), _mm512_loadu_ps(lanes + 16)};
+      }
+    } else if constexpr (source == KSource::Grouped) {
+      const uint8_t* grp[R];
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        grp[r] = wrow[r] + kGroupBytes * G;
+        // This group's lines and the group after next: each row is read once, in order.
+        if constexpr (C == 1) TPLM_UNROLL
+        for (int64_t off = 0; off < kGroupBytes; off += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(grp[r] + off), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 2 * kGroupBytes + off), _MM_HINT_T0);
+        }
+      }
+      const int8_t* xq[C];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) xq[c] = a.qtrow(t0 + c) + (kPer == 1 ? 256 : 512) * G;
+      grouped_k_sums<dt, R, C>(grp, n, xq, S);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) w[r] = grouped_k_lanes<dt>(grp[r], n);
+    } else {
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) w[r] = file_k_sums<dt, C>(wrow[r], G, n, a, t0, S[r]);
+    }
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) TPLM_UNROLL
+    for (int c = 0; c < C; ++c) acc[r][c] = add_k_lanes<dt>(acc[r][c], S[r][c], w[r], xl[c]);
   }
+  finish_tile<R, C, kByToken>(acc, out);
 }
 
 // ---------------------------------------------------------------- driver
@@ -548,26 +770,26 @@ TPLM_AVX512 void tile_k(Src src, const QuantActs& a, int64_t t0, float* out) {
 template <DType dt, int R, int C>
 TPLM_AVX512 inline void tile(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
                              float* out) {
-  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
+  if constexpr (kIsK<dt>)
+    tile_k<dt, R, C, KSource::File>(wrow, a, t0, out);
+  else
     tile32_raw<dt, R, C>(wrow, a, t0, out);
-  } else {
-    tile_k<dt, RawRowsK<dt, R>, R, C>(RawRowsK<dt, R>{wrow, {}, {}}, a, t0, out);
-  }
 }
 
 // Packed rows [i, i + R) x C tokens.
 template <DType dt, int R, int C>
 TPLM_AVX512 inline void ptile(const PackedRows& p, int64_t i, const QuantActs& a, int64_t t0,
                               float* out) {
-  if constexpr (dt == DType::Q8_0 || dt == DType::Q4_0) {
-    tile32_packed<R, C>(p, i, a, t0, out);
-  } else {
-    tile_k<dt, PackedRowsK<R>, R, C>(PackedRowsK<R>{&p, i}, a, t0, out);
-  }
+  static_assert(!kIsK<dt>, "K-quant rows are read in place");
+  tile32_packed<R, C>(p, i, a, t0, out);
 }
 
 // Rows [r, r + R) x tokens [t0, t1), C tokens at a time, then one at a time.
 constexpr int kTileRows = 4, kTileTokensQ32 = 2, kTileTokensK = 2;
+// K-quant rows in the file's layout are read in place for a batch too (the
+// model's own are regrouped on load, so these are few: a tied LM head).
+template <DType dt>
+constexpr bool kPacksRows = !kIsK<dt>;
 // Q6_K's tile also holds each token's init vector: 2 tokens measured faster.
 constexpr int kPackRows = 4, kPackTokensQ32 = 3, kPackTokensK = 4, kPackTokensQ6K = 2;
 constexpr int kPackMinTokens = 4;
@@ -757,15 +979,7 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
         acc[r][c] = add_group(acc[r][c], sums[r][c], dw, _mm512_loadu_ps(x.d[c] + 16 * g));
     }
   }
-  if constexpr (kByToken) {
-    __m512 by_token[C][R];
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) TPLM_UNROLL
-    for (int c = 0; c < C; ++c) by_token[c][r] = acc[r][c];
-    reduce16_tile<R * C>(&by_token[0][0], out);
-  } else {
-    reduce16_tile<R * C>(&acc[0][0], out);
-  }
+  finish_tile<R, C, kByToken>(acc, out);
 }
 
 // A 4 x 4 tile leaves its sums token by token (out[c * 4 + r]): each token's
@@ -777,7 +991,10 @@ struct GroupedTiles {
   template <int R, int C>
   TPLM_AVX512 static void run(const uint8_t* const* wrow, const QuantActs& a, int64_t t,
                               float* out) {
-    tile_grouped<dt, R, C, kByToken<R, C>>(wrow, a, t, out);
+    if constexpr (kIsK<dt>)
+      tile_k<dt, R, C, KSource::Grouped, kByToken<R, C>>(wrow, a, t, out);
+    else
+      tile_grouped<dt, R, C, kByToken<R, C>>(wrow, a, t, out);
   }
   template <int R, int C>
   TPLM_AVX512 static void store(const float* out, const float* bias, float* y, int64_t stride,
@@ -793,6 +1010,42 @@ struct GroupedTiles {
   }
 };
 
+// K-quant rows [r0, r1) x tokens [t0, t1), R rows unpacked at a time, C
+// tokens per tile: a batch decodes each weight step once per row, not once
+// per C tokens.
+template <DType dt>
+TPLM_AVX512 void rows_unpacked(const QuantActs& a, const WeightView& w, const float* bias, float* y,
+                               int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  constexpr int R = 4, C = 4;
+  const int64_t nB = w.cols / 256, groups = (nB + kPerGroup<dt> - 1) / kPerGroup<dt>;
+  const int64_t rb = row_bytes(w), ub = kUnpackedBytes<dt> * groups;
+  thread_local std::vector<uint8_t> buf;
+  buf.resize(static_cast<size_t>(R * ub));
+  float out[R * C];
+  for (int64_t r = r0; r < r1; r += R) {
+    const int64_t n = std::min<int64_t>(R, r1 - r);
+    const uint8_t* u[R];
+    for (int64_t i = 0; i < R; ++i) {
+      u[i] = buf.data() + std::min(i, n - 1) * ub;
+      if (i < n)
+        unpack_k_row<dt>(static_cast<const uint8_t*>(w.data) + (r + i) * rb, nB,
+                         buf.data() + i * ub);
+    }
+    int64_t t = t0;
+    if (n == R) {
+      for (; t + C <= t1; t += C) {
+        tile_k<dt, R, C, KSource::Unpacked>(u, a, t, out);
+        store_tile<R, C>(out, bias, y, w.rows, r, t);
+      }
+    }
+    for (; t < t1; ++t)  // the last tokens, or the last rows: one token at a time
+      for (int64_t i = 0; i < n; ++i) {
+        tile_k<dt, 1, 1, KSource::Unpacked>(u + i, a, t, out);
+        store_tile<1, 1>(out, bias, y, w.rows, r + i, t);
+      }
+  }
+}
+
 template <DType dt>
 TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                               int64_t r0, int64_t r1) {
@@ -805,6 +1058,10 @@ TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const flo
   const int64_t chunk = std::max<int64_t>(C, (256 * 1024 / std::max<int64_t>(a.cols, 1)) / C * C);
   for (int64_t t0 = 0; t0 < a.T; t0 += chunk) {
     const int64_t t1 = std::min(a.T, t0 + chunk);
+    if (kIsK<dt> && t1 - t0 >= kPackMinTokens) {
+      rows_unpacked<dt>(a, w, bias, y, r0, r1, t0, t1);
+      continue;
+    }
     int64_t r = r0;
     if (t1 - t0 > 1)
       for (; r + R <= r1; r += R) rows_tokens<GroupedTiles<dt>, R, C>(w, a, bias, y, r, t0, t1);
@@ -863,11 +1120,46 @@ TPLM_AVX512 void group_acts_avx512(const int8_t* q, int64_t nb, int64_t groups, 
   }
 }
 
+// Q6_K: super-block B of q as 16 rows of 4 words (row l: sub-block l); step k
+// of qt is column k (word 4l + k of the super-block in lane l), and lane l of
+// the steps' vpdpbusd with ones is the sum of sub-block l.
+TPLM_AVX512 void group_acts16_avx512(const int8_t* q, int64_t nB, int32_t offset, int8_t* qt,
+                                     int32_t* isub) {
+  const __m512i ones = _mm512_set1_epi8(1), neg_offset = _mm512_set1_epi32(-offset);
+  for (int64_t B = 0; B < nB; ++B) {
+    const uint8_t* src = reinterpret_cast<const uint8_t*>(q + 256 * B);
+    const __m512i v0 = load512(src), v1 = load512(src + 64), v2 = load512(src + 128),
+                  v3 = load512(src + 192);
+    __m512i sums = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) {
+      // lanes 0-7: word 4l + k for l = 0 .. 7 (from v0, v1; v2, v3 alike for 8 .. 15)
+      const __m512i idx = _mm512_setr_epi32(k, 4 + k, 8 + k, 12 + k, 16 + k, 20 + k, 24 + k, 28 + k,
+                                            0, 0, 0, 0, 0, 0, 0, 0);
+      const __m512i low = _mm512_permutex2var_epi32(v0, idx, v1);
+      const __m512i high = _mm512_permutex2var_epi32(v2, idx, v3);
+      const __m512i step = _mm512_shuffle_i64x2(low, high, _MM_SHUFFLE(1, 0, 1, 0));
+      _mm512_storeu_si512(qt + 256 * B + 64 * k, step);
+      sums = _mm512_dpbusd_epi32(sums, ones, step);
+    }
+    _mm512_storeu_si512(isub + 16 * B, _mm512_mullo_epi32(sums, neg_offset));
+  }
+}
+
 void qmatmul_rows_avx512(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                          int64_t r0, int64_t r1) {
   if (w.layout == WeightLayout::CpuGroups) {
-    if (w.dtype == DType::Q8_0) return rows_grouped<DType::Q8_0>(a, w, bias, y, r0, r1);
-    return rows_grouped<DType::Q4_0>(a, w, bias, y, r0, r1);
+    switch (w.dtype) {
+      case DType::Q8_0:
+        return rows_grouped<DType::Q8_0>(a, w, bias, y, r0, r1);
+      case DType::Q4_0:
+        return rows_grouped<DType::Q4_0>(a, w, bias, y, r0, r1);
+      case DType::Q4_K:
+        return rows_grouped<DType::Q4_K>(a, w, bias, y, r0, r1);
+      case DType::Q5_K:
+        return rows_grouped<DType::Q5_K>(a, w, bias, y, r0, r1);
+      default:
+        return rows_grouped<DType::Q6_K>(a, w, bias, y, r0, r1);
+    }
   }
   qmatmul_rows_level(a, w, bias, y, r0, r1);
 }

@@ -9,6 +9,7 @@
 //   pack_rows<dt>(wrow, n, p)         n rows unpacked into p (PackedRows, qdot.hpp)
 //   ptile<dt, R, C>(p, i, a, t0, out) out[r * C + c] = packed row i + r . token t0 + c
 //   kPackRows, kPackTokensQ32, kPackTokensK, kPackTokensQ6K, kPackMinTokens   packed shapes
+//   kPacksRows<dt>                    whether a batch unpacks rows of type dt (else tile())
 // Every output's arithmetic is inside tile() and ptile(), the same for every
 // R and C and the same in both: the tiling only decides how often each weight
 // block is loaded and decoded.
@@ -149,9 +150,11 @@ TPLM_QDOT_TARGET void rows_any(const QuantActs& a, const WeightView& w, const fl
   const int64_t chunk = std::max<int64_t>(C, (256 * 1024 / std::max<int64_t>(a.cols, 1)) / C * C);
   for (int64_t t0 = 0; t0 < a.T; t0 += chunk) {
     const int64_t t1 = std::min(a.T, t0 + chunk);
-    if (t1 - t0 >= kPackMinTokens || w.layout == WeightLayout::CpuGroups) {
-      rows_packed<dt>(a, w, bias, y, r0, r1, t0, t1);
-      continue;
+    if constexpr (kPacksRows<dt>) {
+      if (t1 - t0 >= kPackMinTokens || w.layout == WeightLayout::CpuGroups) {
+        rows_packed<dt>(a, w, bias, y, r0, r1, t0, t1);
+        continue;
+      }
     }
     int64_t r = r0;
     // One token (decode) streams one row at a time: from memory, R rows at
