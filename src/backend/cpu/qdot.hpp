@@ -70,7 +70,7 @@ struct QuantActs {
 // scales the direct kernels read, so a packed tile's outputs are the direct
 // tile's bits. Rows are in element order, but a Q8_0 / Q4_0 row at the
 // AVX-512 level is in the order of QuantActs::qt (one vpdpbusd lane per block).
-// (The AVX-512 level reads K-quant rows in place and never packs them.)
+// (The AVX-512 level never packs K-quant rows: qdot_avx512.cpp reads them regrouped.)
 struct PackedRows {
   DType dtype = DType::Q8_0;
   int64_t rows = 0, cols = 0;

@@ -1,7 +1,6 @@
 // The integer kernels with AVX-512 VNNI (vpdpbusd: 64 u8 x s8 products summed
 // in groups of 4 into 16 int32 lanes per instruction), every float operation
 // the scalar reference's (qdot.cpp), so the results are its bits.
-//   K-quants: lane l of step s (64 elements) holds elements 64s + 4l .. + 3.
 //   Q8_0, Q4_0: a group of 16 blocks ends as one vector of their 16 exact
 //   sums, lane l = block 16g + l (one float multiply-add per block and token,
 //   not per 4 elements). The model's matrices are regrouped when loaded
@@ -11,6 +10,12 @@
 //   read in element order with each block's 8 lanes folded into its own
 //   (group_sums) for decode, or unpacked per call into the grouped order
 //   (pack_groups) for a batch.
+//   K-quants alike, by sub-block: a group of 16 sub-blocks (two Q4_K / Q5_K
+//   super-blocks, one Q6_K) ends as one vector of their 16 sums (tile_k).
+//   Regrouped rows are read in place for decode and unpacked once per row
+//   for a batch (unpack_k_row: Q4_K's nibbles and Q5_K's fifth bits take a
+//   few operations per step); rows in the file's layout have each 64-element
+//   step's 16 lanes folded into their sub-blocks (fold_pairs, sum_chunks).
 // A tile of R rows x C tokens decodes each weight step once for C tokens (the
 // prefill GEMM); the tile shape never changes an output's arithmetic.
 #if defined(__x86_64__)
