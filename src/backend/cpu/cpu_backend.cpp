@@ -74,10 +74,17 @@ class CpuBackend final : public Backend {
   void copy(void* dst, const void* src, size_t bytes) override {
     if (bytes > 0 && dst != src) std::memmove(dst, src, bytes);
   }
-  // Q8_0 / Q4_0 matrices are regrouped for the AVX-512 kernels (qdot.hpp).
+  // Quantized matrices are regrouped for the AVX-512 kernels (qdot.hpp), the
+  // rows shared among the threads (load time).
   WeightLayout upload_matrix(void* dst, const WeightView& host) override {
     if (!cpu::groups_on_load(host.dtype)) return Backend::upload_matrix(dst, host);
-    cpu::group_rows(host, dst);
+    const int64_t rb = cpu::row_bytes(host);
+    pool_.parallel_for(host.rows, 16, [&](int64_t r0, int64_t r1) {
+      WeightView rows = host;
+      rows.rows = r1 - r0;
+      rows.data = static_cast<const uint8_t*>(host.data) + r0 * rb;
+      cpu::group_rows(rows, static_cast<uint8_t*>(dst) + r0 * rb);
+    });
     return WeightLayout::CpuGroups;
   }
 

@@ -135,6 +135,8 @@ inline void pack_k_scales(PackedRows& p, int64_t i, int64_t B, float d, const in
 bool groups_on_load(DType dt);
 void group_rows(const WeightView& file, void* out);
 void group_k_rows(const WeightView& file, void* out);  // group_rows of a K-quant
+// One K-quant row regrouped with AVX-512 (k_groups_avx512.cpp): the same bytes.
+void group_k_row_avx512(DType dt, int64_t cols, const uint8_t* src, uint8_t* dst);
 // The file's bytes of regrouped row `row` (row_bytes of them): the inverse.
 void ungroup_row(DType dt, int64_t cols, const uint8_t* row, uint8_t* out);
 // Rows [0, n) of p (element order, as pack_rows_scalar) from n regrouped rows.
