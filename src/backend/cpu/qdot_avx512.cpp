@@ -693,78 +693,89 @@ TPLM_AVX512 void unpack_k_row(const uint8_t* row, int64_t nB, uint8_t* out) {
   }
 }
 
+// Group G (kN super-blocks: the row's last group may hold one where the
+// others hold two) of R rows from `source` x C tokens from t0, into acc.
+template <DType dt, int R, int C, KSource source, int kN>
+TPLM_AVX512 inline void k_group(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
+                                int64_t G, __m512 (&acc)[R][C]) {
+  constexpr int kPer = kPerGroup<dt>;
+  constexpr int64_t kGroupBytes = kPer * kSuperBytes<dt>;
+  KTokenLanes xl[C];
+  __m512i S[R][C];
+  TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    xl[c] = k_token_lanes<dt>(a, t0 + c, G, kN);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r)
+      S[r][c] = source != KSource::File && dt == DType::Q6_K ? load512(a.isubrow(t0 + c) + 16 * G)
+                                                             : _mm512_setzero_si512();
+  }
+  KLanes w[R];
+  if constexpr (source == KSource::Unpacked) {
+    const uint8_t* u[R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) u[r] = wrow[r] + kUnpackedBytes<dt> * G;
+    TPLM_UNROLL
+    for (int j = 0; j < kUnpackedSteps<dt>; ++j) {
+      __m512i xs[C];
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c)
+        xs[c] = load512(a.qtrow(t0 + c) + 64 * kUnpackedSteps<dt> * G + 64 * j);
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const __m512i v = load512(u[r] + 64 * j);
+        TPLM_UNROLL
+        for (int c = 0; c < C; ++c) S[r][c] = _mm512_dpbusd_epi32(S[r][c], v, xs[c]);
+      }
+    }
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const float* lanes =
+          static_cast<const float*>(static_cast<const void*>(u[r] + 64 * kUnpackedSteps<dt>));
+      w[r] = {_mm512_loadu_ps(lanes), _mm512_loadu_ps(lanes + 16)};
+    }
+  } else if constexpr (source == KSource::Grouped) {
+    const uint8_t* grp[R];
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      grp[r] = wrow[r] + kGroupBytes * G;
+      // This group's lines and the group after next: each row is read once, in order.
+      if constexpr (C == 1) TPLM_UNROLL
+      for (int64_t off = 0; off < kGroupBytes; off += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + off), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 2 * kGroupBytes + off), _MM_HINT_T0);
+      }
+    }
+    const int8_t* xq[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) xq[c] = a.qtrow(t0 + c) + (kPer == 1 ? 256 : 512) * G;
+    grouped_k_sums<dt, R, C>(grp, kN, xq, S);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = grouped_k_lanes<dt>(grp[r], kN);
+  } else {
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) w[r] = file_k_sums<dt, C>(wrow[r], G, kN, a, t0, S[r]);
+  }
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = add_k_lanes<dt>(acc[r][c], S[r][c], w[r], xl[c]);
+}
+
 // Q4_K, Q5_K, Q6_K: R rows from `source` x C tokens from t0; out[r * C + c],
 // or out[c * R + r] by token.
 template <DType dt, int R, int C, KSource source, bool kByToken = false>
 TPLM_AVX512 void tile_k(const uint8_t* const* wrow, const QuantActs& a, int64_t t0, float* out) {
   constexpr int kPer = kPerGroup<dt>;
-  constexpr int64_t kGroupBytes = kPer * kSuperBytes<dt>;
   const int64_t nB = a.cols / 256, groups = (nB + kPer - 1) / kPer;
   __m512 acc[R][C];
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
   for (int64_t G = 0; G < groups; ++G) {
-    const int n = static_cast<int>(std::min<int64_t>(kPer, nB - kPer * G));
-    KTokenLanes xl[C];
-    __m512i S[R][C];
-    TPLM_UNROLL
-    for (int c = 0; c < C; ++c) {
-      xl[c] = k_token_lanes<dt>(a, t0 + c, G, n);
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r)
-        S[r][c] = source != KSource::File && dt == DType::Q6_K ? load512(a.isubrow(t0 + c) + 16 * G)
-                                                               : _mm512_setzero_si512();
-    }
-    KLanes w[R];
-    if constexpr (source == KSource::Unpacked) {
-      const uint8_t* u[R];
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) u[r] = wrow[r] + kUnpackedBytes<dt> * G;
-      TPLM_UNROLL
-      for (int j = 0; j < kUnpackedSteps<dt>; ++j) {
-        __m512i xs[C];
-        TPLM_UNROLL
-        for (int c = 0; c < C; ++c)
-          xs[c] = load512(a.qtrow(t0 + c) + 64 * kUnpackedSteps<dt> * G + 64 * j);
-        TPLM_UNROLL
-        for (int r = 0; r < R; ++r) {
-          const __m512i v = load512(u[r] + 64 * j);
-          TPLM_UNROLL
-          for (int c = 0; c < C; ++c) S[r][c] = _mm512_dpbusd_epi32(S[r][c], v, xs[c]);
-        }
-      }
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        const float* lanes =
-            static_cast<const float*>(static_cast<const void*>(u[r] + 64 * kUnpackedSteps<dt>));
-        w[r] = {_mm512_loadu_ps(lanes), _mm512_loadu_ps(lanes + 16)};
-      }
-    } else if constexpr (source == KSource::Grouped) {
-      const uint8_t* grp[R];
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) {
-        grp[r] = wrow[r] + kGroupBytes * G;
-        // This group's lines and the group after next: each row is read once, in order.
-        if constexpr (C == 1) TPLM_UNROLL
-        for (int64_t off = 0; off < kGroupBytes; off += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(grp[r] + off), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 2 * kGroupBytes + off), _MM_HINT_T0);
-        }
-      }
-      const int8_t* xq[C];
-      TPLM_UNROLL
-      for (int c = 0; c < C; ++c) xq[c] = a.qtrow(t0 + c) + (kPer == 1 ? 256 : 512) * G;
-      grouped_k_sums<dt, R, C>(grp, n, xq, S);
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) w[r] = grouped_k_lanes<dt>(grp[r], n);
-    } else {
-      TPLM_UNROLL
-      for (int r = 0; r < R; ++r) w[r] = file_k_sums<dt, C>(wrow[r], G, n, a, t0, S[r]);
-    }
-    TPLM_UNROLL
-    for (int r = 0; r < R; ++r) TPLM_UNROLL
-    for (int c = 0; c < C; ++c) acc[r][c] = add_k_lanes<dt>(acc[r][c], S[r][c], w[r], xl[c]);
+    if (nB - kPer * G >= kPer)
+      k_group<dt, R, C, source, kPer>(wrow, a, t0, G, acc);
+    else
+      k_group<dt, R, C, source, 1>(wrow, a, t0, G, acc);
   }
   finish_tile<R, C, kByToken>(acc, out);
 }
