@@ -696,7 +696,7 @@ TPLM_AVX512 void unpack_k_row(const uint8_t* row, int64_t nB, uint8_t* out) {
 // Group G (kN super-blocks: the row's last group may hold one where the
 // others hold two) of R rows from `source` x C tokens from t0, into acc.
 template <DType dt, int R, int C, KSource source, int kN>
-TPLM_AVX512 inline void k_group(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
+TPLM_AVX512 __attribute__((always_inline)) inline void k_group(const uint8_t* const* wrow, const QuantActs& a, int64_t t0,
                                 int64_t G, __m512 (&acc)[R][C]) {
   constexpr int kPer = kPerGroup<dt>;
   constexpr int64_t kGroupBytes = kPer * kSuperBytes<dt>;
