@@ -428,6 +428,21 @@ TPLM_AVX512 void tile32_packed(const PackedRows& p, int64_t i, const QuantActs& 
   reduce16_tile<R * C>(&acc[0][0], out);
 }
 
+// Decode of a regrouped row: this group's lines at once, and the 4th group
+// ahead's, as each row is read once, in order (measured from memory, 32768 x
+// 2048 Q8_0, one thread: 10 GB/s with only the hardware's prefetch, 20 with
+// the group after next; 2 threads, 7 interleaved runs: the 4th group ahead
+// instead of the 2nd, Q8_0 2.92 -> 2.59 ms, Q4_0 1.44 -> 1.21, Q4_K 1.46 ->
+// 1.26, Q5_K 1.84 -> 1.71, Q6_K the same; the 8th no better).
+template <int64_t kGroupBytes>
+TPLM_AVX512 inline void fetch_group(const uint8_t* grp) {
+  TPLM_UNROLL
+  for (int64_t off = 0; off < kGroupBytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(grp + off), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(grp + 4 * kGroupBytes + off), _MM_HINT_T0);
+  }
+}
+
 // ---------------------------------------------------------------- K-quants
 
 // A K-quant group's 16 lanes (lane l: sub-block l of the group, qdot.hpp)
@@ -740,12 +755,7 @@ TPLM_AVX512 __attribute__((always_inline)) inline void k_group(const uint8_t* co
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
       grp[r] = wrow[r] + kGroupBytes * G;
-      // This group's lines and the 4th group ahead: rows are read once, in order.
-      if constexpr (C == 1) TPLM_UNROLL
-      for (int64_t off = 0; off < kGroupBytes; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + off), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 4 * kGroupBytes + off), _MM_HINT_T0);
-      }
+      if constexpr (C == 1) fetch_group<kGroupBytes>(grp[r]);
     }
     const int8_t* xq[C];
     TPLM_UNROLL
@@ -958,17 +968,7 @@ TPLM_AVX512 void tile_grouped(const uint8_t* const* wrow, const QuantActs& a, in
     TPLM_UNROLL
     for (int r = 0; r < R; ++r) {
       grp[r] = wrow[r] + kGroupBytes * g;
-      // This group's lines at once, and the 4th group ahead: each row is
-      // read once, in order (measured from memory, 32768 x 2048 Q8_0, one
-      // thread: 10 GB/s with only the hardware's prefetch, 20 with the group
-      // after next; 2 threads, 7 interleaved runs: the 4th group ahead
-      // instead of the 2nd, Q8_0 2.92 -> 2.59 ms, Q4_0 1.44 -> 1.21, Q4_K
-      // 1.46 -> 1.26, Q5_K 1.84 -> 1.71, Q6_K the same; the 8th no better).
-      if constexpr (C == 1) TPLM_UNROLL
-      for (int off = 0; off < kGroupBytes; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + off), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(grp[r] + 4 * kGroupBytes + off), _MM_HINT_T0);
-      }
+      if constexpr (C == 1) fetch_group<kGroupBytes>(grp[r]);
     }
     // This group's activations: one pointer per token, a constant offset per step.
     const int8_t* xg[C];
