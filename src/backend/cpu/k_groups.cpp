@@ -111,7 +111,6 @@ using GroupBytes = std::conditional_t<kIn, const uint8_t, uint8_t>;
 // Q4_K / Q5_K: the n super-blocks of a group (n = 1 or 2).
 template <bool kIn>
 void group32(DType dt, KValues* v, int n, GroupBytes<kIn>* g) {
-  constexpr bool in = kIn;
   const int N = 8 * n;  // lanes
   GroupBytes<kIn>* lo_bytes = g + 4 * n;
   GroupBytes<kIn>* hi_nibbles = g + 12 * n;
@@ -121,7 +120,7 @@ void group32(DType dt, KValues* v, int n, GroupBytes<kIn>* g) {
   if constexpr (!kIn) std::fill(g, g + n * k_bytes(dt), uint8_t{0});
   for (int h = 0; h < n; ++h) {
     KValues& b = v[h];
-    if constexpr (in) {
+    if constexpr (kIn) {
       b.d = load_u16(g + 2 * h);
       b.dmin = load_u16(g + 2 * n + 2 * h);
     } else {
@@ -130,7 +129,7 @@ void group32(DType dt, KValues* v, int n, GroupBytes<kIn>* g) {
     }
     for (int s = 0; s < 8; ++s) {
       const int l = 8 * h + s;
-      if constexpr (in) {
+      if constexpr (kIn) {
         const int nib = (hi_nibbles[l / 2] >> (4 * (l % 2))) & 15;
         b.sc[s] = (lo_bytes[l] & 15) | (nib & 3) << 4;
         b.m[s] = (lo_bytes[l] >> 4) | (nib >> 2) << 4;
@@ -145,7 +144,7 @@ void group32(DType dt, KValues* v, int n, GroupBytes<kIn>* g) {
         auto& bit = qh[4 * l + p.j];
         const int b5 = 4 * p.high + p.k;  // the fifth bit's place in its byte
         uint8_t& u = b.u[32 * s + e];
-        if constexpr (in) {
+        if constexpr (kIn) {
           u = static_cast<uint8_t>((q >> (4 * p.high)) & 15);
           if (five) u = static_cast<uint8_t>(u | ((bit >> b5) & 1) << 4);
         } else {
@@ -160,15 +159,14 @@ void group32(DType dt, KValues* v, int n, GroupBytes<kIn>* g) {
 // Q6_K: one super-block.
 template <bool kIn>
 void group16(KValues& v, GroupBytes<kIn>* g) {
-  constexpr bool in = kIn;
-  if constexpr (!in) std::fill(g, g + 210, uint8_t{0});
+  if constexpr (!kIn) std::fill(g, g + 210, uint8_t{0});
   for (int l = 0; l < 16; ++l)
     for (int e = 0; e < 16; ++e) {
       const int k = e / 4, j = e % 4;  // step, byte
       auto& q = g[64 * (k % 2) + 4 * l + j];
       auto& h = g[128 + 4 * l + j];
       uint8_t& u = v.u[16 * l + e];
-      if constexpr (in) {
+      if constexpr (kIn) {
         u = static_cast<uint8_t>(((q >> (4 * (k / 2))) & 15) | ((h >> (2 * k)) & 3) << 4);
       } else {
         q |= static_cast<uint8_t>((u & 15) << (4 * (k / 2)));
@@ -176,12 +174,12 @@ void group16(KValues& v, GroupBytes<kIn>* g) {
       }
     }
   for (int l = 0; l < 16; ++l) {
-    if constexpr (in)
+    if constexpr (kIn)
       v.sc[l] = static_cast<int8_t>(g[192 + l]);
     else
       g[192 + l] = static_cast<uint8_t>(v.sc[l]);
   }
-  if constexpr (in)
+  if constexpr (kIn)
     v.d = load_u16(g + 208);
   else
     store_u16(g + 208, v.d);
@@ -213,10 +211,6 @@ void convert_row(DType dt, int64_t cols, const uint8_t* src, uint8_t* dst, bool 
 }
 
 }  // namespace
-
-bool is_k_quant(DType dt) {
-  return dt == DType::Q4_K || dt == DType::Q5_K || dt == DType::Q6_K;
-}
 
 void group_k_rows(const WeightView& file, void* out) {
   const int64_t rb = row_bytes(file);

@@ -26,6 +26,10 @@ bool is_int_dot_type(DType t) {
   }
 }
 
+bool is_k_quant(DType t) {
+  return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+}
+
 int weight_offset(DType t) {
   switch (t) {
     case DType::Q8_0:
