@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "backend/cpu/bf16_dot.hpp"
 #include "backend/cpu/cpu_backend.hpp"
 #include "backend/cpu/cpu_features.hpp"
 #include "backend/cpu/kernels.hpp"
@@ -14,6 +15,7 @@
 #include "backend/matmul_test_support.hpp"
 #include "backend/reference.hpp"
 #include "base/error.hpp"
+#include "format/half.hpp"
 
 namespace tplm {
 namespace {
@@ -35,6 +37,13 @@ using test::TestWeight;
 // over the whole matrix the normalized mean squared error is <= 5e-4, the
 // bound llama.cpp's test-backend-ops puts on MUL_MAT for every type (checked
 // where there are 32 outputs or more: one output alone may cancel to ~0).
+// BF16 weights multiply activations rounded to bf16 (round_to_bf16): each x
+// moves by exactly |x - bf16(x)|, so |y - ref| <= sum_c |w_c| |x_c -
+// bf16(x_c)| (+ float rounding).
+double bf16_value(float x) {
+  return bf16_to_f32(cpu::round_to_bf16(x));
+}
+
 void expect_close_to_reference(const std::vector<float>& y, const std::vector<float>& x,
                                const TestWeight& w, const std::vector<float>& bias, int64_t T) {
   const bool quant = cpu::is_int_dot_type(w.dtype);
@@ -49,6 +58,12 @@ void expect_close_to_reference(const std::vector<float>& y, const std::vector<fl
         ref += p;
         abs_sum += std::abs(p);
       }
+      if (w.dtype == DType::BF16)
+        for (int64_t c = 0; c < w.cols; ++c) {
+          const float xc = x[t * w.cols + c];
+          const double moved = std::abs(static_cast<double>(xc) - bf16_value(xc));
+          qbound += std::abs(w.values[r * w.cols + c]) * moved * (1 + 1e-5);
+        }
       if (quant)
         for (int64_t b0 = 0; b0 < w.cols; b0 += B) {
           double amax = 0, wsum = 0;
@@ -122,8 +137,8 @@ TEST(CpuMatmul, ScalarKernelAgainstReference) {
 }
 
 // Every kernel level the CPU has (forced by set_cpu_level, as TPLM_CPU_LEVEL
-// does) gives the scalar reference's bits for the integer-domain types, and is
-// within the reference bounds for the float types; odd block counts, rows not
+// does) gives the scalar reference's bits for the integer-domain types and
+// BF16, and is within the reference bounds for F32 and F16; odd block counts, rows not
 // a multiple of the tile, T not a multiple of the token tile.
 TEST(CpuMatmul, EveryLevelMatchesTheScalarKernels) {
   uint32_t seed = 5000;
@@ -144,7 +159,7 @@ TEST(CpuMatmul, EveryLevelMatchesTheScalarKernels) {
           SCOPED_TRACE(cpu::cpu_level_name(l));
           expect_close_to_reference(y, x, w, bias, T);
           if (l == cpu::CpuLevel::Scalar) want = y;
-          if (cpu::is_int_dot_type(dt)) {
+          if (cpu::is_int_dot_type(dt) || dt == DType::BF16) {
             EXPECT_TRUE(same_bits(y, want)) << "level differs";
           }
         }

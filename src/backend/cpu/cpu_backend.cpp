@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/cpu/attend.hpp"
+#include "backend/cpu/bf16_dot.hpp"
 #include "backend/cpu/dequant.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/kv_rows.hpp"
@@ -226,24 +227,40 @@ class CpuBackend final : public Backend {
                   std::to_string(s.head_dim) + "): n_heads must be a multiple of n_kv_heads");
   }
 
-  // Quantized weights multiply activations quantized once per call, each
-  // token's row the same way (kernels.hpp); the others use x as it is.
+  // Quantized weights multiply activations quantized once per call, BF16
+  // weights activations rounded to bf16 once per call, each token's row the
+  // same way (kernels.hpp); F32 and F16 weights use x as it is.
   void prepare(const float* x, int64_t T, const WeightView& w) {
-    if (!cpu::is_int_dot_type(w.dtype)) return;
-    cpu::prepare_acts(acts_, w.dtype, T, w.cols);
+    if (!prepares_acts(w.dtype)) return;
+    size_acts(T, w);
     pool_.parallel_for(T, grain_for(4 * w.cols),
-                       [&](int64_t t0, int64_t t1) { cpu::quantize_acts_rows(x, acts_, t0, t1); });
+                       [&](int64_t t0, int64_t t1) { convert_acts(x, w, t0, t1); });
   }
-  // h = rmsnorm(x), each token's row then quantized for w (prepare's work).
+  // h = rmsnorm(x), each token's row then converted for w (prepare's work).
   void norm_prepare(const float* x, const float* norm_weight, int64_t T, int64_t dim, float eps,
                     float* h, const WeightView& w) {
-    const bool quantized = cpu::is_int_dot_type(w.dtype);
-    if (quantized) cpu::prepare_acts(acts_, w.dtype, T, w.cols);
-    pool_.parallel_for(T, grain_for(2 * dim + (quantized ? 4 * w.cols : 0)),
+    const bool converts = prepares_acts(w.dtype);
+    if (converts) size_acts(T, w);
+    pool_.parallel_for(T, grain_for(2 * dim + (converts ? 4 * w.cols : 0)),
                        [&](int64_t t0, int64_t t1) {
                          cpu::rmsnorm_rows(x, norm_weight, dim, eps, h, t0, t1);
-                         if (quantized) cpu::quantize_acts_rows(h, acts_, t0, t1);
+                         if (converts) convert_acts(h, w, t0, t1);
                        });
+  }
+  static bool prepares_acts(DType dt) {
+    return cpu::is_int_dot_type(dt) || dt == DType::BF16;
+  }
+  void size_acts(int64_t T, const WeightView& w) {
+    if (w.dtype == DType::BF16)
+      cpu::prepare_bf16_acts(bf16_acts_, T, w.cols);
+    else
+      cpu::prepare_acts(acts_, w.dtype, T, w.cols);
+  }
+  void convert_acts(const float* x, const WeightView& w, int64_t t0, int64_t t1) {
+    if (w.dtype == DType::BF16)
+      cpu::round_bf16_acts_rows(x, bf16_acts_, t0, t1);
+    else
+      cpu::quantize_acts_rows(x, acts_, t0, t1);
   }
   // y = x W^T + bias for every projection (same columns, after prepare): the
   // threads split all their 4-row groups at once.
@@ -276,6 +293,8 @@ class CpuBackend final : public Backend {
             int64_t r1) {
     if (cpu::is_int_dot_type(w.dtype))
       cpu::qmatmul_rows(acts_, w, bias, y, r0, r1);
+    else if (w.dtype == DType::BF16)
+      cpu::bf16_matmul_rows(bf16_acts_, w, bias, y, r0, r1);
     else
       cpu::matmul_rows(x, T, w, bias, y, r0, r1);
   }
@@ -283,6 +302,7 @@ class CpuBackend final : public Backend {
   cpu::ThreadPool pool_;
   std::vector<float> product_;  // matmul_add's scratch
   cpu::QuantActs acts_;         // scratch of the quantized matmuls (one call at a time per rank)
+  cpu::Bf16Acts bf16_acts_;     // the same for BF16 weights
 };
 
 }  // namespace

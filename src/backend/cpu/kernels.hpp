@@ -2,7 +2,7 @@
 // The inner kernels behind CpuBackend, at the level cpu_features.hpp chooses
 // from cpuid (scalar, AVX2, AVX-512; TPLM_CPU_LEVEL lowers it for tests).
 //
-// Float weights (F32, F16, BF16): every output y[t, r] = sum_c x[t, c] * W[r, c]
+// Float weights (F32, F16): every output y[t, r] = sum_c x[t, c] * W[r, c]
 // is summed in one fixed order, whatever the tiling or the number of threads:
 // 8 float lanes, lane l takes the columns c = 8i + l in increasing i, the lanes
 // are added pairwise ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the columns
@@ -11,6 +11,19 @@
 // dtype) and a matrix-matrix product (T > 1, rows dequantized to f32 first)
 // give identical bits for the same token. The scalar and AVX2 kernels agree to
 // float rounding (the scalar one multiplies and adds, AVX2 fuses).
+//
+// BF16 weights (bf16_dot.hpp) take activations rounded to bf16 once per call,
+// each token's row by itself (round_to_bf16: as vcvtneps2bf16), and compute
+// what AVX-512 BF16's vdpbf16ps computes: 16 float lanes; for each step of 32
+// columns k .. k + 31, in increasing k (the row padded with zero columns to a
+// whole step), lane l += W[r, k + 2l + 1] * x[k + 2l + 1], then += W[r, k + 2l]
+// * x[k + 2l], each fused (the product of two bf16 is exact in f32), a
+// subnormal input read as 0 and a subnormal result flushed to 0; the lanes
+// summed as hsum16 (qdot.hpp). The AVX-512 level runs vdpbf16ps where the CPU
+// has it; AVX2 and scalar do the same fused steps, so all give the same bits,
+// for any thread count and any T. The one rounding beyond the float
+// contract's is the activations' (relative 2^-9), as a bf16 model has it in
+// PyTorch; in exchange a step multiplies 32 pairs in one instruction.
 //
 // Quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) run in the integer domain
 // (qdot.hpp): each call quantizes every token's activation row once, by itself,

@@ -49,16 +49,6 @@ struct Loader<DType::F16> {
   static float at(const void* row, int64_t k) { return f16_to_f32(load_u16(bytes(row) + 2 * k)); }
 };
 
-template <>
-struct Loader<DType::BF16> {
-  static constexpr int kStep = 8;
-  TPLM_AVX2 static void load(const void* row, int64_t k, __m256* w) {
-    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(m128(bytes(row) + 2 * k)));
-    w[0] = _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
-  }
-  static float at(const void* row, int64_t k) { return bf16_to_f32(load_u16(bytes(row) + 2 * k)); }
-};
-
 // ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): the order kernels.hpp promises.
 TPLM_AVX2 inline float hsum(__m256 v) {
   const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -204,9 +194,7 @@ TPLM_AVX2 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, 
       return rows_any<DType::F32>(x, T, w, bias, y, r0, r1);
     case DType::F16:
       return rows_any<DType::F16>(x, T, w, bias, y, r0, r1);
-    case DType::BF16:
-      return rows_any<DType::BF16>(x, T, w, bias, y, r0, r1);
-    default:  // quantized types go through the integer kernels (qdot.hpp)
+    default:  // BF16 and the quantized types have their own kernels (bf16_dot.hpp, qdot.hpp)
       return matmul_rows_scalar(x, T, w, bias, y, r0, r1);
   }
 }

@@ -1,0 +1,145 @@
+// BF16 weights on AVX-512 BF16: one vdpbf16ps per 32 columns of a row and a
+// token, which is the contract itself (kernels.hpp), so nothing here may
+// reorder: lane l of each step gets columns 2l + 1 then 2l, fused, in
+// increasing steps. A token's row is already bf16 (Bf16Acts), so a weight
+// row is read as it is in the file, with no conversion.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "backend/cpu/bf16_dot.hpp"
+#include "backend/cpu/qdot.hpp"
+
+#define TPLM_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+#define TPLM_UNROLL _Pragma("GCC unroll 16")
+
+namespace tplm::cpu {
+namespace {
+
+TPLM_BF16 inline __m512bh load32(const uint16_t* p) {
+  return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p));
+}
+// Columns [k, cols) of a row and zeros after them (a row's last, partial step).
+TPLM_BF16 inline __m512bh load_tail(const uint16_t* p, int64_t n) {
+  return reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(_cvtu32_mask32((1u << n) - 1), p));
+}
+
+// One 32-column step of an R x C tile: acc[r][c] += row r . token c by
+// vdpbf16ps; the row's last, partial step reads its n columns and zeros.
+template <int R, int C, bool kTail>
+TPLM_BF16 __attribute__((always_inline)) inline void step(__m512 (&acc)[R][C],
+                                                          const uint16_t* const* wrow,
+                                                          const uint16_t* const* xt, int64_t k,
+                                                          int64_t n) {
+  __m512bh xv[C];
+  TPLM_UNROLL
+  for (int c = 0; c < C; ++c) xv[c] = load32(xt[c] + k);
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const __m512bh wv = kTail ? load_tail(wrow[r] + k, n) : load32(wrow[r] + k);
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv, xv[c]);
+  }
+}
+
+// out[r * C + c] = row r . token c for an R x C tile, one accumulator each.
+template <int R, int C>
+TPLM_BF16 void tile(const uint16_t* const* wrow, const uint16_t* const* xt, int64_t cols,
+                    float* out) {
+  __m512 acc[R][C];
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 <= cols; k += 32) {
+    if constexpr (C == 1) {  // decode streams the rows: ask for them 1 KB ahead
+      TPLM_UNROLL
+      for (int r = 0; r < R; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(wrow[r] + k + 512), _MM_HINT_T0);
+    }
+    step<R, C, false>(acc, wrow, xt, k, 32);
+  }
+  if (k < cols) step<R, C, true>(acc, wrow, xt, k, cols - k);
+  TPLM_UNROLL
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[r][c]);
+    out[r * C + c] = hsum16(lanes);
+  }
+}
+
+// R rows (starting at r) against tokens [t0, t0 + C).
+template <int R, int C>
+TPLM_BF16 void rows_tokens(const Bf16Acts& a, const uint16_t* const* wrow, int64_t rows,
+                           const float* bias, float* y, int64_t r, int64_t t0) {
+  const uint16_t* xt[C];
+  TPLM_UNROLL
+  for (int c = 0; c < C; ++c) xt[c] = a.row(t0 + c);
+  float out[R * C];
+  tile<R, C>(wrow, xt, a.cols, out);
+  TPLM_UNROLL
+  for (int i = 0; i < R; ++i) TPLM_UNROLL
+  for (int c = 0; c < C; ++c)
+    y[(t0 + c) * rows + r + i] = out[i * C + c] + (bias ? bias[r + i] : 0.0f);
+}
+
+// R rows against every token: 6 at a time (4 x 6 accumulators, 6 token
+// vectors and a weight vector fill the 32 registers), then the rest.
+template <int R>
+TPLM_BF16 void rows_all_tokens(const Bf16Acts& a, const uint16_t* const* wrow, int64_t rows,
+                               const float* bias, float* y, int64_t r) {
+  int64_t t = 0;
+  for (; t + 6 <= a.T; t += 6) rows_tokens<R, 6>(a, wrow, rows, bias, y, r, t);
+  switch (a.T - t) {
+    case 5:
+      return rows_tokens<R, 5>(a, wrow, rows, bias, y, r, t);
+    case 4:
+      return rows_tokens<R, 4>(a, wrow, rows, bias, y, r, t);
+    case 3:
+      return rows_tokens<R, 3>(a, wrow, rows, bias, y, r, t);
+    case 2:
+      return rows_tokens<R, 2>(a, wrow, rows, bias, y, r, t);
+    case 1:
+      return rows_tokens<R, 1>(a, wrow, rows, bias, y, r, t);
+    default:
+      return;
+  }
+}
+
+}  // namespace
+
+TPLM_BF16 void bf16_matmul_rows_avx512(const Bf16Acts& a, const WeightView& w, const float* bias,
+                                       float* y, int64_t r0, int64_t r1) {
+  const auto* base = static_cast<const uint16_t*>(w.data);
+  const auto row = [&](int64_t r) { return base + r * w.cols; };
+  int64_t r = r0;
+  if (a.T == 1) {  // decode: 8 rows, 8 independent chains
+    for (; r + 8 <= r1; r += 8) {
+      const uint16_t* wrow[8];
+      for (int i = 0; i < 8; ++i) wrow[i] = row(r + i);
+      rows_tokens<8, 1>(a, wrow, w.rows, bias, y, r, 0);
+    }
+  }
+  for (; r + 4 <= r1; r += 4) {
+    const uint16_t* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+    rows_all_tokens<4>(a, wrow, w.rows, bias, y, r);
+  }
+  for (; r < r1; ++r) {
+    const uint16_t* wrow[1] = {row(r)};
+    rows_all_tokens<1>(a, wrow, w.rows, bias, y, r);
+  }
+}
+
+TPLM_BF16 void round_bf16_row_avx512(const float* x, int64_t n, uint16_t* out) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+    _mm512_storeu_si512(out + i, reinterpret_cast<__m512i>(v));
+  }
+  for (; i < n; ++i) out[i] = round_to_bf16(x[i]);
+}
+
+}  // namespace tplm::cpu
+#endif  // __x86_64__
