@@ -117,11 +117,9 @@ TPLM_AVX2 void bf16_matmul_rows_avx2(const Bf16Acts& a, const WeightView& w, con
   const auto* base = static_cast<const uint16_t*>(w.data);
   const auto row = [&](int64_t r) { return base + r * w.cols; };
   int64_t r = r0;
-  for (; a.T == 1 && r + 4 <= r1; r += 4) {  // decode: 8 independent chains
-    const uint16_t* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
-    rows_all_tokens<4, 1>(a, wrow, w.rows, bias, y, r);
-  }
-  for (; r + 2 <= r1; r += 2) {  // 2 x 3 tiles: 12 accumulators of the 16 registers
+  // a batch in 2 x 3 tiles (12 accumulators of the 16 registers); decode one
+  // row at a time, which streams from memory fastest (bf16_dot_avx512.cpp)
+  for (; a.T > 1 && r + 2 <= r1; r += 2) {
     const uint16_t* wrow[2] = {row(r), row(r + 1)};
     rows_all_tokens<2, 3>(a, wrow, w.rows, bias, y, r);
   }
