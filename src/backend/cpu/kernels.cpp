@@ -16,6 +16,7 @@ bool have_avx512() {
 void matmul_rows(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                  int64_t r0, int64_t r1) {
 #if defined(__x86_64__)
+  if (have_avx512() && w.dtype == DType::F16) return matmul_rows_avx512(x, T, w, bias, y, r0, r1);
   if (have_avx2()) return matmul_rows_avx2(x, T, w, bias, y, r0, r1);
 #endif
   matmul_rows_scalar(x, T, w, bias, y, r0, r1);

@@ -10,7 +10,11 @@
 // the multiply, so a matrix-vector product (T = 1, weights read in their file
 // dtype) and a matrix-matrix product (T > 1, rows dequantized to f32 first)
 // give identical bits for the same token. The scalar and AVX2 kernels agree to
-// float rounding (the scalar one multiplies and adds, AVX2 fuses).
+// float rounding (the scalar one multiplies and adds, AVX2 fuses). At the
+// AVX-512 level F16 weights take 16 lanes (lane l the columns 16i + l, fused),
+// summed as hsum16 (qdot.hpp), then the columns past the last whole 16 fused
+// one by one, for T = 1 and T > 1 alike: a single row's chain then moves 32
+// bytes a step, which decode needs to keep up with memory.
 //
 // BF16 weights (bf16_dot.hpp) take activations rounded to bf16 once per call,
 // each token's row by itself (round_to_bf16: as vcvtneps2bf16), and compute
@@ -99,6 +103,9 @@ void add_scaled_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, c
                           int64_t n, float* o, int64_t len);
 void matmul_rows_avx2(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
                       int64_t r0, int64_t r1);
+// F16 weights only (16 lanes, see above).
+void matmul_rows_avx512(const float* x, int64_t T, const WeightView& w, const float* bias, float* y,
+                        int64_t r0, int64_t r1);
 float dot_f32_row_avx2(DType row_type, const void* row, const float* x, int64_t n);
 void dot_f32_rows_avx2(DType row_type, const uint8_t* rows, int64_t stride, const float* x,
                        int64_t n, float* out, int64_t len);

@@ -52,26 +52,43 @@ inline float element(const void* row, int64_t k) {
   return static_cast<const float*>(row)[k];
 }
 
-// out[r] = row r . x for R rows, one accumulator each.
-template <DType dt, int R>
-TPLM_AVX512 void dots(const void* const* rows, const float* x, int64_t len, float* out) {
-  __m512 acc[R];
+// out[r * C + c] = row r . token c for an R x C tile, one accumulator each:
+// 16 lanes (lane l takes the columns 16i + l), hsum16, then the columns past
+// the last whole 16 fused one by one, whatever R and C are.
+template <DType dt, int R, int C>
+TPLM_AVX512 void tile16(const void* const* rows, const float* const* xt, int64_t len, float* out) {
+  __m512 acc[R][C];
   TPLM_UNROLL
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= len; k += 16) {
-    const __m512 xv = _mm512_loadu_ps(x + k);
+    __m512 xv[C];
     TPLM_UNROLL
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(load16<dt>(rows[r], k), xv, acc[r]);
+    for (int c = 0; c < C; ++c) xv[c] = _mm512_loadu_ps(xt[c] + k);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = load16<dt>(rows[r], k);
+      TPLM_UNROLL
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(wv, xv[c], acc[r][c]);
+    }
   }
   TPLM_UNROLL
-  for (int r = 0; r < R; ++r) {
+  for (int r = 0; r < R; ++r) TPLM_UNROLL
+  for (int c = 0; c < C; ++c) {
     alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, acc[r]);
+    _mm512_store_ps(lanes, acc[r][c]);
     float s = hsum16(lanes);
-    for (int64_t j = k; j < len; ++j) s = __builtin_fmaf(element<dt>(rows[r], j), x[j], s);
-    out[r] = s;
+    for (int64_t j = k; j < len; ++j) s = __builtin_fmaf(element<dt>(rows[r], j), xt[c][j], s);
+    out[r * C + c] = s;
   }
+}
+
+// out[r] = row r . x for R rows.
+template <DType dt, int R>
+TPLM_AVX512 void dots(const void* const* rows, const float* x, int64_t len, float* out) {
+  const float* xt[1] = {x};
+  tile16<dt, R, 1>(rows, xt, len, out);
 }
 
 // kv_scan.hpp's row_dots.
@@ -119,6 +136,45 @@ TPLM_AVX512 void add_scaled_all(const uint8_t* rows, int64_t stride, const float
   for (; i + 16 <= len; i += 16) add_scaled_columns<dt, 1>(rows, stride, a, n, o, i);
   if (i < len)
     for (int64_t p = 0; p < n; ++p) add_scaled_tail<dt>(a[p], rows + p * stride, o, i, len);
+}
+
+// R rows (starting at r) against tokens [t0, t0 + C), read as they are in the file.
+template <int R, int C>
+TPLM_AVX512 void f16_rows_tokens(const void* const* wrow, const float* x, int64_t cols,
+                                 int64_t rows, const float* bias, float* y, int64_t r, int64_t t0) {
+  const float* xt[C];
+  TPLM_UNROLL
+  for (int c = 0; c < C; ++c) xt[c] = x + (t0 + c) * cols;
+  float out[R * C];
+  tile16<DType::F16, R, C>(wrow, xt, cols, out);
+  TPLM_UNROLL
+  for (int i = 0; i < R; ++i) TPLM_UNROLL
+  for (int c = 0; c < C; ++c)
+    y[(t0 + c) * rows + r + i] = out[i * C + c] + (bias ? bias[r + i] : 0.0f);
+}
+
+// R rows against all T tokens: 6 at a time (4 x 6 accumulators, 6 token
+// vectors and a weight vector fill the 32 registers), then the rest.
+template <int R>
+TPLM_AVX512 void f16_rows_all_tokens(const void* const* wrow, const float* x, int64_t T,
+                                     int64_t cols, int64_t rows, const float* bias, float* y,
+                                     int64_t r) {
+  int64_t t = 0;
+  for (; t + 6 <= T; t += 6) f16_rows_tokens<R, 6>(wrow, x, cols, rows, bias, y, r, t);
+  switch (T - t) {
+    case 5:
+      return f16_rows_tokens<R, 5>(wrow, x, cols, rows, bias, y, r, t);
+    case 4:
+      return f16_rows_tokens<R, 4>(wrow, x, cols, rows, bias, y, r, t);
+    case 3:
+      return f16_rows_tokens<R, 3>(wrow, x, cols, rows, bias, y, r, t);
+    case 2:
+      return f16_rows_tokens<R, 2>(wrow, x, cols, rows, bias, y, r, t);
+    case 1:
+      return f16_rows_tokens<R, 1>(wrow, x, cols, rows, bias, y, r, t);
+    default:
+      return;
+  }
 }
 
 }  // namespace
@@ -170,6 +226,26 @@ TPLM_AVX512 void divide_all_avx512(float* p, int64_t n, float d) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(p + i, _mm512_div_ps(_mm512_loadu_ps(p + i), v));
   divide_all_scalar(p + i, n - i, d);
+}
+
+// F16 rows read in place for any T (each f16 converted exactly in a register,
+// so T = 1 and a batch run the same per-output arithmetic): a batch in 4 x 6
+// tiles; decode one row at a time, which streams from memory fastest
+// (kernels_avx2.cpp), a 16-lane chain hiding the latency.
+TPLM_AVX512 void matmul_rows_avx512(const float* x, int64_t T, const WeightView& w,
+                                    const float* bias, float* y, int64_t r0, int64_t r1) {
+  const auto row = [&](int64_t r) {
+    return static_cast<const void*>(bytes(w.data) + 2 * r * w.cols);
+  };
+  int64_t r = r0;
+  for (; T > 1 && r + 4 <= r1; r += 4) {
+    const void* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
+    f16_rows_all_tokens<4>(wrow, x, T, w.cols, w.rows, bias, y, r);
+  }
+  for (; r < r1; ++r) {
+    const void* wrow[1] = {row(r)};
+    f16_rows_all_tokens<1>(wrow, x, T, w.cols, w.rows, bias, y, r);
+  }
 }
 
 }  // namespace tplm::cpu
