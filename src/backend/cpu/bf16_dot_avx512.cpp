@@ -63,43 +63,24 @@ TPLM_BF16 void tile(const uint16_t* const* wrow, const uint16_t* const* xt, int6
   }
 }
 
-// R rows (starting at r) against tokens [t0, t0 + C).
-template <int R, int C>
-TPLM_BF16 void rows_tokens(const Bf16Acts& a, const uint16_t* const* wrow, int64_t rows,
-                           const float* bias, float* y, int64_t r, int64_t t0) {
-  const uint16_t* xt[C];
-  TPLM_UNROLL
-  for (int c = 0; c < C; ++c) xt[c] = a.row(t0 + c);
-  float out[R * C];
-  tile<R, C>(wrow, xt, a.cols, out);
-  TPLM_UNROLL
-  for (int i = 0; i < R; ++i) TPLM_UNROLL
-  for (int c = 0; c < C; ++c)
-    y[(t0 + c) * rows + r + i] = out[i * C + c] + (bias ? bias[r + i] : 0.0f);
-}
-
-// R rows against every token: 6 at a time (4 x 6 accumulators, 6 token
-// vectors and a weight vector fill the 32 registers), then the rest.
+// R weight rows against a's token rows (token_tiles.hpp).
 template <int R>
-TPLM_BF16 void rows_all_tokens(const Bf16Acts& a, const uint16_t* const* wrow, int64_t rows,
-                               const float* bias, float* y, int64_t r) {
-  int64_t t = 0;
-  for (; t + 6 <= a.T; t += 6) rows_tokens<R, 6>(a, wrow, rows, bias, y, r, t);
-  switch (a.T - t) {
-    case 5:
-      return rows_tokens<R, 5>(a, wrow, rows, bias, y, r, t);
-    case 4:
-      return rows_tokens<R, 4>(a, wrow, rows, bias, y, r, t);
-    case 3:
-      return rows_tokens<R, 3>(a, wrow, rows, bias, y, r, t);
-    case 2:
-      return rows_tokens<R, 2>(a, wrow, rows, bias, y, r, t);
-    case 1:
-      return rows_tokens<R, 1>(a, wrow, rows, bias, y, r, t);
-    default:
-      return;
+struct Bf16Tiles {
+  static constexpr int kRows = R;
+  const uint16_t* const* wrow;
+  const Bf16Acts& a;
+  template <int C>
+  TPLM_BF16 void run(int64_t t0, float* out) const {
+    const uint16_t* xt[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) xt[c] = a.row(t0 + c);
+    tile<R, C>(wrow, xt, a.cols, out);
   }
-}
+};
+
+#define TPLM_TILES_TARGET TPLM_BF16
+#include "backend/cpu/token_tiles.hpp"  // NOLINT(build/include): the shared token loop
+#undef TPLM_TILES_TARGET
 
 }  // namespace
 
@@ -113,11 +94,11 @@ TPLM_BF16 void bf16_matmul_rows_avx512(const Bf16Acts& a, const WeightView& w, c
   // 5.6, 4 rows 5.3, 8 rows 5.0-5.7), as for the float and quantized kernels.
   for (; a.T > 1 && r + 4 <= r1; r += 4) {
     const uint16_t* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
-    rows_all_tokens<4>(a, wrow, w.rows, bias, y, r);
+    all_tokens(Bf16Tiles<4>{wrow, a}, a.T, w.rows, bias, y, r);
   }
   for (; r < r1; ++r) {
     const uint16_t* wrow[1] = {row(r)};
-    rows_all_tokens<1>(a, wrow, w.rows, bias, y, r);
+    all_tokens(Bf16Tiles<1>{wrow, a}, a.T, w.rows, bias, y, r);
   }
 }
 

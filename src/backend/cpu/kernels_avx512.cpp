@@ -138,44 +138,25 @@ TPLM_AVX512 void add_scaled_all(const uint8_t* rows, int64_t stride, const float
     for (int64_t p = 0; p < n; ++p) add_scaled_tail<dt>(a[p], rows + p * stride, o, i, len);
 }
 
-// R rows (starting at r) against tokens [t0, t0 + C), read as they are in the file.
-template <int R, int C>
-TPLM_AVX512 void f16_rows_tokens(const void* const* wrow, const float* x, int64_t cols,
-                                 int64_t rows, const float* bias, float* y, int64_t r, int64_t t0) {
-  const float* xt[C];
-  TPLM_UNROLL
-  for (int c = 0; c < C; ++c) xt[c] = x + (t0 + c) * cols;
-  float out[R * C];
-  tile16<DType::F16, R, C>(wrow, xt, cols, out);
-  TPLM_UNROLL
-  for (int i = 0; i < R; ++i) TPLM_UNROLL
-  for (int c = 0; c < C; ++c)
-    y[(t0 + c) * rows + r + i] = out[i * C + c] + (bias ? bias[r + i] : 0.0f);
-}
-
-// R rows against all T tokens: 6 at a time (4 x 6 accumulators, 6 token
-// vectors and a weight vector fill the 32 registers), then the rest.
+// R F16 weight rows, read in place, against the f32 token rows of x (token_tiles.hpp).
 template <int R>
-TPLM_AVX512 void f16_rows_all_tokens(const void* const* wrow, const float* x, int64_t T,
-                                     int64_t cols, int64_t rows, const float* bias, float* y,
-                                     int64_t r) {
-  int64_t t = 0;
-  for (; t + 6 <= T; t += 6) f16_rows_tokens<R, 6>(wrow, x, cols, rows, bias, y, r, t);
-  switch (T - t) {
-    case 5:
-      return f16_rows_tokens<R, 5>(wrow, x, cols, rows, bias, y, r, t);
-    case 4:
-      return f16_rows_tokens<R, 4>(wrow, x, cols, rows, bias, y, r, t);
-    case 3:
-      return f16_rows_tokens<R, 3>(wrow, x, cols, rows, bias, y, r, t);
-    case 2:
-      return f16_rows_tokens<R, 2>(wrow, x, cols, rows, bias, y, r, t);
-    case 1:
-      return f16_rows_tokens<R, 1>(wrow, x, cols, rows, bias, y, r, t);
-    default:
-      return;
+struct F16Tiles {
+  static constexpr int kRows = R;
+  const void* const* wrow;
+  const float* x;
+  int64_t cols;
+  template <int C>
+  TPLM_AVX512 void run(int64_t t0, float* out) const {
+    const float* xt[C];
+    TPLM_UNROLL
+    for (int c = 0; c < C; ++c) xt[c] = x + (t0 + c) * cols;
+    tile16<DType::F16, R, C>(wrow, xt, cols, out);
   }
-}
+};
+
+#define TPLM_TILES_TARGET TPLM_AVX512
+#include "backend/cpu/token_tiles.hpp"  // NOLINT(build/include): the shared token loop
+#undef TPLM_TILES_TARGET
 
 }  // namespace
 
@@ -240,11 +221,11 @@ TPLM_AVX512 void matmul_rows_avx512(const float* x, int64_t T, const WeightView&
   int64_t r = r0;
   for (; T > 1 && r + 4 <= r1; r += 4) {
     const void* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
-    f16_rows_all_tokens<4>(wrow, x, T, w.cols, w.rows, bias, y, r);
+    all_tokens(F16Tiles<4>{wrow, x, w.cols}, T, w.rows, bias, y, r);
   }
   for (; r < r1; ++r) {
     const void* wrow[1] = {row(r)};
-    f16_rows_all_tokens<1>(wrow, x, T, w.cols, w.rows, bias, y, r);
+    all_tokens(F16Tiles<1>{wrow, x, w.cols}, T, w.rows, bias, y, r);
   }
 }
 
