@@ -2,6 +2,8 @@
 // scores' dot products (dot_f32_row, dot_f32_rows) and the weighted
 // sums of value rows (add_scaled_row, add_scaled_rows), 16 floats a step
 // where AVX2 takes 8. f16 cache rows are converted in registers (F16C).
+// The F16 weights' matmul (matmul_rows_avx512) runs the same dot products
+// in tiles of rows and tokens.
 //
 // Bits: a dot product's lanes are summed in hsum16's order (qdot.hpp) and
 // the elements past the last 16 fused one at a time, so this level's scores
