@@ -10,6 +10,7 @@
 
 #include "backend/cpu/bf16_dot.hpp"
 #include "backend/cpu/cpu_features.hpp"
+#include "backend/cpu/qdot.hpp"
 #include "backend/matmul_test_support.hpp"
 #include "format/half.hpp"
 
@@ -113,11 +114,7 @@ TEST(CpuBf16Dot, EveryLevelComputesTheContractsSteps) {
         const float xc = c < cols ? bf16_to_f32(cpu::round_to_bf16(x[c])) : 0.0f;
         lane[l] = std::fma(wc, xc, lane[l]);
       }
-  float s8[8], s4[4], s2[2];
-  for (int i = 0; i < 8; ++i) s8[i] = lane[i] + lane[i + 8];
-  for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
-  for (int i = 0; i < 2; ++i) s2[i] = s4[i] + s4[i + 2];
-  const float want = s2[0] + s2[1];
+  const float want = cpu::hsum16(lane);
   for (cpu::CpuLevel l : kLevels) {
     if (l > cpu::detected_cpu_level()) continue;
     AtLevel at(l);

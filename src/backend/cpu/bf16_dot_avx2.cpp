@@ -9,7 +9,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "backend/cpu/bf16_dot.hpp"
@@ -84,29 +83,23 @@ TPLM_AVX2 void tile(const uint16_t* const* wrow, const uint16_t* const* xt, int6
   }
 }
 
-// R rows (starting at r) against every token, C at a time, then one by one.
-template <int R, int C>
-TPLM_AVX2 void rows_all_tokens(const Bf16Acts& a, const uint16_t* const* wrow, int64_t rows,
-                               const float* bias, float* y, int64_t r) {
-  const auto store = [&](const float* out, int64_t t0, int n) {
-    for (int i = 0; i < R; ++i)
-      for (int c = 0; c < n; ++c)
-        y[(t0 + c) * rows + r + i] = out[i * n + c] + (bias ? bias[r + i] : 0.0f);
-  };
-  int64_t t = 0;
-  float out[R * C];
-  for (; t + C <= a.T; t += C) {
-    const uint16_t* xt[C];
-    for (int c = 0; c < C; ++c) xt[c] = a.row(t + c);
-    tile<R, C>(wrow, xt, a.cols, out);
-    store(out, t, C);
+// R weight rows against a's token rows, 3 tokens a tile (token_tiles.hpp).
+template <int R>
+struct Bf16Tiles {
+  static constexpr int kRows = R, kTokens = 3;
+  const uint16_t* const* wrow;
+  const Bf16Acts& a;
+  template <int N>
+  TPLM_AVX2 void run(int64_t t0, float* out) const {
+    const uint16_t* xt[N];
+    for (int n = 0; n < N; ++n) xt[n] = a.row(t0 + n);
+    tile<R, N>(wrow, xt, a.cols, out);
   }
-  for (; t < a.T; ++t) {
-    const uint16_t* xt[1] = {a.row(t)};
-    tile<R, 1>(wrow, xt, a.cols, out);
-    store(out, t, 1);
-  }
-}
+};
+
+#define TPLM_TILES_TARGET TPLM_AVX2
+#include "backend/cpu/token_tiles.hpp"  // NOLINT(build/include): the shared token loop
+#undef TPLM_TILES_TARGET
 
 }  // namespace
 
@@ -121,11 +114,11 @@ TPLM_AVX2 void bf16_matmul_rows_avx2(const Bf16Acts& a, const WeightView& w, con
   // row at a time, which streams from memory fastest (bf16_dot_avx512.cpp)
   for (; a.T > 1 && r + 2 <= r1; r += 2) {
     const uint16_t* wrow[2] = {row(r), row(r + 1)};
-    rows_all_tokens<2, 3>(a, wrow, w.rows, bias, y, r);
+    all_tokens(Bf16Tiles<2>{wrow, a}, a.T, w.rows, bias, y, r);
   }
   for (; r < r1; ++r) {
     const uint16_t* wrow[1] = {row(r)};
-    rows_all_tokens<1, 3>(a, wrow, w.rows, bias, y, r);
+    all_tokens(Bf16Tiles<1>{wrow, a}, a.T, w.rows, bias, y, r);
   }
   _mm_setcsr(csr);
 }

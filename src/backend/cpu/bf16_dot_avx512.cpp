@@ -6,8 +6,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "backend/cpu/bf16_dot.hpp"
 #include "backend/cpu/qdot.hpp"
 
@@ -66,7 +64,7 @@ TPLM_BF16 void tile(const uint16_t* const* wrow, const uint16_t* const* xt, int6
 // R weight rows against a's token rows (token_tiles.hpp).
 template <int R>
 struct Bf16Tiles {
-  static constexpr int kRows = R;
+  static constexpr int kRows = R, kTokens = 6;
   const uint16_t* const* wrow;
   const Bf16Acts& a;
   template <int C>

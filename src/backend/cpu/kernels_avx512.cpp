@@ -143,7 +143,7 @@ TPLM_AVX512 void add_scaled_all(const uint8_t* rows, int64_t stride, const float
 // R F16 weight rows, read in place, against the f32 token rows of x (token_tiles.hpp).
 template <int R>
 struct F16Tiles {
-  static constexpr int kRows = R;
+  static constexpr int kRows = R, kTokens = 6;
   const void* const* wrow;
   const float* x;
   int64_t cols;
