@@ -68,7 +68,7 @@ done
 
 # The library's measurement (backend/cpu/read_bandwidth.cpp), the one tplm bench and plan use.
 c++ -std=c++20 -O2 -march=native -pthread -I"$ROOT/src" "$ROOT/bench/read_bandwidth.cpp" \
-  "$ROOT/src/backend/cpu/read_bandwidth.cpp" -o "$MODELS/read_bandwidth"
+  "$ROOT/src/backend/cpu/read_bandwidth.cpp" "$ROOT/src/backend/cpu/host_memory.cpp" -o "$MODELS/read_bandwidth"
 
 # One llama.cpp run: load, prefill 128 tokens in one batch, 64 single-token
 # decode steps, each timed around llama.cpp's eval (tplm bench times the same

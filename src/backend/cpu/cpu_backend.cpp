@@ -4,7 +4,6 @@
 #include "backend/cpu/cpu_backend.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "backend/cpu/attend.hpp"
 #include "backend/cpu/bf16_dot.hpp"
 #include "backend/cpu/dequant.hpp"
+#include "backend/cpu/host_memory.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/kv_rows.hpp"
 #include "backend/cpu/ops.hpp"
@@ -28,7 +28,6 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 namespace tplm {
 namespace {
 
-constexpr size_t kAlign = 64;
 // Rough amount of work (multiply-adds) below which a thread is not worth waking.
 constexpr int64_t kMinWork = 32 * 1024;
 
@@ -55,16 +54,10 @@ class CpuBackend final : public Backend {
   }
 
   void* alloc(size_t bytes) override {
-    const size_t rounded = std::max(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
-    void* p = std::aligned_alloc(kAlign, rounded);
-    if (p == nullptr)
-      throw Error("cpu backend: out of host memory allocating " + std::to_string(bytes) +
-                  " bytes (reduce the context length or use a larger tp)");
-    std::memset(p, 0, rounded);
-    return p;
+    return cpu::alloc_host(bytes);
   }
   void release(void* p) override {
-    std::free(p);
+    cpu::free_host(p);
   }
   void upload(void* dst, const void* src, size_t bytes) override {
     copy(dst, src, bytes);

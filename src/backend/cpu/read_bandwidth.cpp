@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "backend/cpu/host_memory.hpp"
 #include "base/error.hpp"
 
 namespace tplm::cpu {
@@ -35,21 +37,24 @@ double read_bandwidth_bytes_per_s(int threads, uint64_t bytes, int passes) {
     throw Error("the read bandwidth's buffer of " + std::to_string(bytes) +
                 " bytes is smaller than one 64-byte line per thread");
   const size_t n = static_cast<size_t>(threads);
-  // Written first (random-looking words), so that the pages exist and reads are reads.
-  std::vector<uint64_t> buf(words_per_thread * n);
-  for (size_t i = 0; i < buf.size(); ++i) buf[i] = i * 0x9e3779b97f4a7c15ull;
+  // The backend's own host memory (huge pages where it gets them), as the
+  // weights are; written first (random-looking words), so reads are reads.
+  const size_t words = words_per_thread * n;
+  const std::unique_ptr<uint64_t, void (*)(void*)> memory(
+      static_cast<uint64_t*>(alloc_host(words * 8)), free_host);
+  uint64_t* const buf = memory.get();
+  for (size_t i = 0; i < words; ++i) buf[i] = i * 0x9e3779b97f4a7c15ull;
   std::vector<uint64_t> sums(n);
   double best = 0;
   for (int p = 0; p < passes; ++p) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> ts;
     for (size_t t = 1; t < n; ++t)
-      ts.emplace_back(
-          [&, t] { sums[t] = fold(buf.data() + words_per_thread * t, words_per_thread); });
-    sums[0] = fold(buf.data(), words_per_thread);
+      ts.emplace_back([&, t] { sums[t] = fold(buf + words_per_thread * t, words_per_thread); });
+    sums[0] = fold(buf, words_per_thread);
     for (auto& t : ts) t.join();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(buf.size() * 8) / std::max(s, 1e-9));
+    best = std::max(best, static_cast<double>(words * 8) / std::max(s, 1e-9));
   }
   // The sums are used, so the reads cannot be dropped; the effect is below any precision.
   uint64_t x = 0;
