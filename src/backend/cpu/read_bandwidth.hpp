@@ -1,8 +1,9 @@
 #pragma once
 // The host's memory read bandwidth as a decode kernel sees it: `threads`
-// threads each sum their share of a buffer far larger than the caches (in
-// the backend's host memory, huge pages as the weights have), with wide loads, `passes` times; the
-// best pass is the figure (the others carry page faults and a busy machine's interruptions).
+// threads each sum their share of a buffer far larger than the caches (in the
+// backend's host memory, on huge pages as the weights are), with wide loads,
+// `passes` times; the best pass is the figure (the others carry page faults
+// and a busy machine's interruptions).
 #include <cstdint>
 
 namespace tplm::cpu {
