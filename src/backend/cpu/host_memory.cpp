@@ -36,9 +36,10 @@ struct Mappings {
   std::unordered_map<void*, size_t> length;
 };
 
+// Never destroyed: a backend released during static destruction still finds it.
 Mappings& mappings() {
-  static Mappings m;
-  return m;
+  static Mappings* const m = new Mappings;
+  return *m;
 }
 
 // A private anonymous mapping of `length` bytes (whole 4 KiB pages) starting
