@@ -1076,25 +1076,10 @@ TPLM_AVX512 void rows_unpacked(const QuantActs& a, const WeightView& w, const fl
   }
 }
 
-// One token: rows [r0, r1) one at a time, in a loop of their own (a row of a
-// 2048-column Q4_0 weight is 18 cache lines: per-row set-up would be a large
-// share of its time). y[r] as store_tile puts it.
-template <DType dt>
-TPLM_AVX512 void decode_rows(const QuantActs& a, const WeightView& w, const float* bias, float* y,
-                             int64_t r0, int64_t r1) {
-  const int64_t rb = row_bytes(w);
-  const uint8_t* row = static_cast<const uint8_t*>(w.data) + r0 * rb;
-  for (int64_t r = r0; r < r1; ++r, row += rb) {
-    float out;
-    GroupedTiles<dt>::template run<1, 1>(&row, a, 0, &out);
-    y[r] = out + (bias ? bias[r] : 0.0f);
-  }
-}
-
 template <DType dt>
 TPLM_AVX512 void rows_grouped(const QuantActs& a, const WeightView& w, const float* bias, float* y,
                               int64_t r0, int64_t r1) {
-  if (a.T == 1) return decode_rows<dt>(a, w, bias, y, r0, r1);
+  if (a.T == 1) return decode_rows<GroupedTiles<dt>>(w, a, bias, y, r0, r1);
   // Decode (one token) streams one row at a time: from memory, more rows at
   // once measured slower (1 row 20 GB/s, 4 rows 10 GB/s on one thread). A
   // batch takes 4 rows x 4 tokens (Q4_0 2) per tile, so each load serves several
