@@ -82,12 +82,26 @@ TEST(CpuHostMemory, FreedHugeBuffersGiveTheirMappingBack) {
   EXPECT_TRUE(vm_flags_of(p).empty()) << "the mapping is still there after free_host";
 }
 
-TEST(CpuHostMemory, ManyBuffersOfBothKindsFreeInAnyOrder) {
-  std::vector<void*> buffers;
-  for (int i = 0; i < 16; ++i)
-    buffers.push_back(cpu::alloc_host(i % 2 ? cpu::kHugePageBytes + 4096 * i : 1000 * i));
+TEST(CpuHostMemory, ManyBuffersOfBothKindsKeepTheirBytesAndFreeInAnyOrder) {
+  std::vector<unsigned char*> buffers;
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 16; ++i) {
+    sizes.push_back(i % 2 ? cpu::kHugePageBytes + 4096 * i : 1000 * i + 1);
+    buffers.push_back(static_cast<unsigned char*>(cpu::alloc_host(sizes.back())));
+    std::memset(buffers.back(), i + 1, sizes.back());
+  }
+  // No buffer overlaps another: each still holds its own byte everywhere.
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    const auto want = static_cast<unsigned char>(i + 1);
+    size_t wrong = 0;
+    for (size_t k = 0; k < sizes[i]; ++k) wrong += buffers[i][k] != want;
+    EXPECT_EQ(wrong, 0u) << "buffer " << i;
+  }
   for (size_t i = 0; i < buffers.size(); i += 2) cpu::free_host(buffers[i]);
-  for (size_t i = 1; i < buffers.size(); i += 2) cpu::free_host(buffers[i]);
+  for (size_t i = 1; i < buffers.size(); i += 2) {
+    cpu::free_host(buffers[i]);
+    EXPECT_TRUE(vm_flags_of(buffers[i]).empty()) << "huge buffer " << i << " still mapped";
+  }
 }
 
 }  // namespace
