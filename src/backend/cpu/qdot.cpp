@@ -57,6 +57,8 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols) {
   a.iblk.resize(static_cast<size_t>(T * kGroupBlocks * a.groups));
   a.isub.resize(q6 ? static_cast<size_t>(T * (cols / 16)) : 0);
   a.bsum.resize(static_cast<size_t>(T * (cols / 32)));
+  const bool k_lanes = wtype == DType::Q4_K || wtype == DType::Q5_K;
+  a.klanes.resize(k_lanes ? static_cast<size_t>(T * 32 * a.groups) : 0);
 }
 
 namespace {
@@ -70,6 +72,22 @@ inline float round_even(float v) {
 }  // namespace
 
 namespace {
+
+// Token t's K-quant lanes (QuantActs::klanes) from its d and bsum: the float
+// operations the AVX-512 tiles did per group, once per call.
+void k_token_lanes(QuantActs& a, int64_t t) {
+  const int64_t nB = a.cols / 256;
+  const float* d = a.drow(t);
+  const int32_t* bs = a.bsumrow(t);
+  float* out = a.klanes.data() + t * 32 * a.groups;
+  for (int64_t g = 0; g < a.groups; ++g)
+    for (int l = 0; l < 16; ++l) {
+      const int64_t B = 2 * g + l / 8;
+      const float dx = B < nB ? d[B] : 0.0f;
+      out[32 * g + l] = dx;
+      out[32 * g + 16 + l] = B < nB ? static_cast<float>(bs[16 * g + l]) * dx : 0.0f;
+    }
+}
 
 // Token t's Q8_0 / Q4_0 extras: each block's q in the order of QuantActs::qt,
 // and -offset * its sum (bsum); the padding past the row's blocks is 0.
@@ -133,6 +151,7 @@ void quantize_acts_rows(const float* x, QuantActs& a, int64_t t0, int64_t t1) {
       if (a.groups > 0) {
         group_acts_avx512(q, cols / 32, a.groups, off, bs, qt, a.iblk.data() + t * 16 * a.groups);
         if (B == 32) std::fill(d + nb, d + a.dstride, 0.0f);
+        if (!a.klanes.empty()) k_token_lanes(a, t);
       } else {  // Q6_K
         group_acts16_avx512(q, nb, off, qt, a.isub.data() + t * (cols / 16));
       }

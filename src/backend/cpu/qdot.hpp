@@ -54,6 +54,10 @@ struct QuantActs {
                               // -offset * (sum of the block's q)
   std::vector<int32_t> isub;  // Q6_K: [T, cols / 16]: -offset * (sum of 16 consecutive q)
   std::vector<int32_t> bsum;  // [T, cols / 32]: sum of 32 consecutive q
+  std::vector<float> klanes;  // AVX-512 Q4_K, Q5_K: [T, 32 * groups]: group g's 16 lanes of dx
+                              // (lane l: the d of super-block 2g + l / 8, 0 past the row's),
+                              // then 16 of float(bsum of sub-block 16g + l) * dx: what every
+                              // tile of the call would otherwise compute per group
   const int8_t* qrow(int64_t t) const { return q.data() + t * cols; }
   const float* drow(int64_t t) const { return d.data() + t * dstride; }
   const int8_t* qtrow(int64_t t) const {
@@ -62,6 +66,7 @@ struct QuantActs {
   const int32_t* iblkrow(int64_t t) const { return iblk.data() + t * 16 * groups; }
   const int32_t* isubrow(int64_t t) const { return isub.data() + t * (cols / 16); }
   const int32_t* bsumrow(int64_t t) const { return bsum.data() + t * (cols / 32); }
+  const float* klanerow(int64_t t) const { return klanes.data() + t * 32 * groups; }
 };
 
 // Rows of a quantized weight unpacked once per matmul call (per thread and

@@ -477,16 +477,14 @@ TPLM_AVX512 inline __m512i halves_index(int first) {
   return _mm512_inserti64x4(_mm512_set1_epi32(first), _mm256_set1_epi32(first + 1), 1);
 }
 
-// Token t's lanes for group G of n super-blocks.
+// Token t's lanes for group G (QuantActs::klanes; Q6_K: its d in every lane).
 template <DType dt>
-TPLM_AVX512 inline KTokenLanes k_token_lanes(const QuantActs& a, int64_t t, int64_t G, int n) {
+TPLM_AVX512 inline KTokenLanes k_token_lanes(const QuantActs& a, int64_t t, int64_t G) {
   if constexpr (dt == DType::Q6_K) {
     return {_mm512_set1_ps(a.drow(t)[G]), _mm512_setzero_ps()};
   } else {
-    const __m512 dx = _mm512_permutexvar_ps(
-        halves_index(0), _mm512_maskz_loadu_ps(n == 2 ? 3 : 1, a.drow(t) + 2 * G));
-    const __m512i bs = _mm512_maskz_loadu_epi32(n == 2 ? 0xffff : 0x00ff, a.bsumrow(t) + 16 * G);
-    return {dx, _mm512_mul_ps(_mm512_cvtepi32_ps(bs), dx)};
+    const float* l = a.klanerow(t) + 32 * G;
+    return {_mm512_loadu_ps(l), _mm512_loadu_ps(l + 16)};
   }
 }
 
@@ -716,11 +714,9 @@ TPLM_AVX512 __attribute__((always_inline)) inline void k_group(const uint8_t* co
                                                                int64_t G, __m512 (&acc)[R][C]) {
   constexpr int kPer = kPerGroup<dt>;
   constexpr int64_t kGroupBytes = kPer * kSuperBytes<dt>;
-  KTokenLanes xl[C];
   __m512i S[R][C];
   TPLM_UNROLL
   for (int c = 0; c < C; ++c) {
-    xl[c] = k_token_lanes<dt>(a, t0 + c, G, kN);
     TPLM_UNROLL
     for (int r = 0; r < R; ++r)
       S[r][c] = source != KSource::File && dt == DType::Q6_K ? load512(a.isubrow(t0 + c) + 16 * G)
@@ -768,8 +764,11 @@ TPLM_AVX512 __attribute__((always_inline)) inline void k_group(const uint8_t* co
     for (int r = 0; r < R; ++r) w[r] = file_k_sums<dt, C>(wrow[r], G, kN, a, t0, S[r]);
   }
   TPLM_UNROLL
-  for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) acc[r][c] = add_k_lanes<dt>(acc[r][c], S[r][c], w[r], xl[c]);
+  for (int c = 0; c < C; ++c) {
+    const KTokenLanes xl = k_token_lanes<dt>(a, t0 + c, G);
+    TPLM_UNROLL
+    for (int r = 0; r < R; ++r) acc[r][c] = add_k_lanes<dt>(acc[r][c], S[r][c], w[r], xl);
+  }
 }
 
 // Q4_K, Q5_K, Q6_K: R rows from `source` x C tokens from t0; out[r * C + c],
