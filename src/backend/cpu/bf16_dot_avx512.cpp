@@ -7,10 +7,18 @@
 #include <immintrin.h>
 
 #include "backend/cpu/bf16_dot.hpp"
+#include "backend/cpu/hsum16_avx512.hpp"
 #include "backend/cpu/qdot.hpp"
 
 #define TPLM_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 #define TPLM_UNROLL _Pragma("GCC unroll 16")
+
+// GCC 12's _mm512_castps512_ps256 (hsum16_avx512) starts from an undefined
+// vector and then warns that it is used (a false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace tplm::cpu {
 namespace {
@@ -54,11 +62,7 @@ TPLM_BF16 void tile(const uint16_t* const* wrow, const uint16_t* const* xt, int6
   if (k < cols) step<R, C, true>(acc, wrow, xt, k, cols - k);
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
-  for (int c = 0; c < C; ++c) {
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, acc[r][c]);
-    out[r * C + c] = hsum16(lanes);
-  }
+  for (int c = 0; c < C; ++c) out[r * C + c] = hsum16_avx512(acc[r][c]);
 }
 
 // R weight rows against a's token rows (token_tiles.hpp).

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backend/cpu/hsum16_avx512.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/qdot.hpp"
 #include "format/half.hpp"
@@ -78,9 +79,7 @@ TPLM_AVX512 void tile16(const void* const* rows, const float* const* xt, int64_t
   TPLM_UNROLL
   for (int r = 0; r < R; ++r) TPLM_UNROLL
   for (int c = 0; c < C; ++c) {
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, acc[r][c]);
-    float s = hsum16(lanes);
+    float s = hsum16_avx512(acc[r][c]);
     for (int64_t j = k; j < len; ++j) s = __builtin_fmaf(element<dt>(rows[r], j), xt[c][j], s);
     out[r * C + c] = s;
   }

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "backend/cpu/dequant.hpp"
+#include "backend/cpu/hsum16_avx512.hpp"
 #include "backend/cpu/qdot.hpp"
 #include "format/half.hpp"
 
@@ -58,9 +59,7 @@ TPLM_AVX512 inline __m128i load128(const uint8_t* p) {
 }
 
 TPLM_AVX512 inline float reduce16(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  return hsum16(lanes);
+  return hsum16_avx512(v);
 }
 
 // out[o] = reduce16(v[o]) for the N outputs of a tile, with hsum16's additions
