@@ -219,8 +219,17 @@ TPLM_AVX512 void matmul_rows_avx512(const float* x, int64_t T, const WeightView&
   const auto row = [&](int64_t r) {
     return static_cast<const void*>(bytes(w.data) + 2 * r * w.cols);
   };
+  if (T == 1) {  // one token: each row straight to its output (as qdot_driver.hpp's decode_rows)
+    for (int64_t r = r0; r < r1; ++r) {
+      const void* wrow[1] = {row(r)};
+      float out;
+      dots<DType::F16, 1>(wrow, x, w.cols, &out);
+      y[r] = out + (bias ? bias[r] : 0.0f);
+    }
+    return;
+  }
   int64_t r = r0;
-  for (; T > 1 && r + 4 <= r1; r += 4) {
+  for (; r + 4 <= r1; r += 4) {
     const void* wrow[4] = {row(r), row(r + 1), row(r + 2), row(r + 3)};
     all_tokens(F16Tiles<4>{wrow, x, w.cols}, T, w.rows, bias, y, r);
   }
