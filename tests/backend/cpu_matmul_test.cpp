@@ -4,6 +4,7 @@
 // and for the quantized (integer-domain) types across kernel levels too.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -260,6 +261,41 @@ TEST(CpuMatmul, QuantizedActivationRowsAreTheSameAtEveryLevel) {
             EXPECT_EQ(a.drow(t)[b], 0.0f);
           }
         }
+    }
+}
+
+// The AVX-512 K-quant tiles read each token's lanes (QuantActs::klanes)
+// instead of computing them per tile: lane l of group g is super-block
+// 2g + l / 8's d and float(the sum of sub-block 16g + l's q) times it, 0 in
+// the lanes past the row's last super-block (an odd count leaves half a group).
+TEST(CpuMatmul, KQuantTokenLanesHoldEachSubBlocksScaleAndSum) {
+  if (cpu::detected_cpu_level() < cpu::CpuLevel::Avx512) GTEST_SKIP() << "no AVX-512 here";
+  AtLevel at(cpu::CpuLevel::Avx512);
+  for (DType dt : {DType::Q4_K, DType::Q5_K})
+    for (int64_t cols : {256, 512, 768, 1280}) {
+      SCOPED_TRACE(::testing::Message() << dtype_name(dt) << " cols " << cols);
+      const int64_t T = 3, nB = cols / 256;
+      const auto x = random_floats(T * cols, 31, -3.0f, 3.0f);
+      cpu::QuantActs a;
+      cpu::prepare_acts(a, dt, T, cols);
+      std::fill(a.klanes.begin(), a.klanes.end(), 99.0f);  // every lane must be written
+      cpu::quantize_acts_rows(x.data(), a, 0, T);
+      ASSERT_EQ(a.klanes.size(), static_cast<size_t>(T * 32 * ((nB + 1) / 2)));
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t g = 0; g < (nB + 1) / 2; ++g)
+          for (int l = 0; l < 16; ++l) {
+            const int64_t B = 2 * g + l / 8, sub = 16 * g + l;
+            const float dx = a.klanerow(t)[32 * g + l], bsdx = a.klanerow(t)[32 * g + 16 + l];
+            if (B >= nB) {
+              EXPECT_EQ(dx, 0.0f);
+              EXPECT_EQ(bsdx, 0.0f);
+              continue;
+            }
+            int32_t sum = 0;
+            for (int i = 0; i < 32; ++i) sum += a.qrow(t)[32 * sub + i];
+            EXPECT_EQ(dx, a.drow(t)[B]);
+            EXPECT_EQ(bsdx, static_cast<float>(sum) * a.drow(t)[B]);
+          }
     }
 }
 
