@@ -57,7 +57,8 @@ void prepare_acts(QuantActs& a, DType wtype, int64_t T, int64_t cols) {
   a.iblk.resize(static_cast<size_t>(T * kGroupBlocks * a.groups));
   a.isub.resize(q6 ? static_cast<size_t>(T * (cols / 16)) : 0);
   a.bsum.resize(static_cast<size_t>(T * (cols / 32)));
-  const bool k_lanes = wtype == DType::Q4_K || wtype == DType::Q5_K;
+  const bool k_lanes =  // only the AVX-512 tiles read them
+      (wtype == DType::Q4_K || wtype == DType::Q5_K) && cpu_level() == CpuLevel::Avx512;
   a.klanes.resize(k_lanes ? static_cast<size_t>(T * 32 * a.groups) : 0);
 }
 
