@@ -52,8 +52,9 @@ DecodePrediction predict_decode(const ModelConfig& c, const Plan& p, const Split
 std::vector<std::string> decode_advice(const DecodePrediction& one, const DecodePrediction& asked) {
   std::vector<std::string> out;
   if (asked.tp == 1 || !one.fits || one.tokens_per_s <= asked.tokens_per_s) return out;
-  const std::string speeds =
-      fmt::format("{:.1f} against {:.1f} tokens/s", one.tokens_per_s, asked.tokens_per_s);
+  // Each figure names its tp: "slower than tp 1 (X against Y)" read as tp N's X otherwise.
+  const std::string speeds = fmt::format("tp 1 {:.1f} against tp {} {:.1f} tokens/s",
+                                         one.tokens_per_s, asked.tp, asked.tokens_per_s);
   const double faster = 100.0 * (one.tokens_per_s / asked.tokens_per_s - 1.0);
   // The exchanges are at least half of what the split loses against tp 1 (the
   // rest: a host's bandwidth shared by its ranks, replicated weights): the

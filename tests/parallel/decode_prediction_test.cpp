@@ -115,7 +115,7 @@ TEST(DecodeAdvice, SaysWhenTheLinkMakesTheSplitSlower) {
   const std::vector<std::string> a = decode_advice(one, two);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_NE(a[0].find("on this link the exchanges would take 72% of each token; tp 2 is "
-                      "predicted slower than tp 1 (10.0 against 5.6 tokens/s)"),
+                      "predicted slower than tp 1 (tp 1 10.0 against tp 2 5.6 tokens/s)"),
             std::string::npos)
       << a[0];
   EXPECT_NE(a[0].find("predicted 79% faster"), std::string::npos) << a[0];
@@ -127,7 +127,7 @@ TEST(DecodeAdvice, SaysTp1IsFasterWhenTheModelFitsOneDevice) {
   const std::vector<std::string> a = decode_advice(prediction(1, 100, 0), prediction(2, 110, 5));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_NE(a[0].find("the model fits one device, and tp 1 is predicted 15% faster than tp 2 "
-                      "(10.0 against 8.7 tokens/s)"),
+                      "(tp 1 10.0 against tp 2 8.7 tokens/s)"),
             std::string::npos)
       << a[0];
 }
