@@ -58,19 +58,15 @@ TPLM_AVX512 inline __m128i load128(const uint8_t* p) {
   return _mm_loadu_si128(static_cast<const __m128i*>(vp(p)));
 }
 
-TPLM_AVX512 inline float reduce16(__m512 v) {
-  return hsum16_avx512(v);
-}
-
-// out[o] = reduce16(v[o]) for the N outputs of a tile, with hsum16's additions
-// (lanes i and i + 8, i + 4, i + 2, i + 1) done for 16 vectors at once: each
-// step adds the halves of two vectors in one instruction, so the 16 sums take
-// 15 additions instead of 16 stores and 240 scalar ones. Bit for bit reduce16.
+// out[o] = hsum16_avx512(v[o]) for the N outputs of a tile, with hsum16's
+// additions (lanes i and i + 8, i + 4, i + 2, i + 1) done for 16 vectors at
+// once: each step adds the halves of two vectors in one instruction, so the
+// 16 sums take 15 additions instead of 16 x 4. Bit for bit hsum16.
 template <int N>
 TPLM_AVX512 inline void reduce16_tile(const __m512* v, float* out) {
   static_assert(N >= 1 && N <= 16);
   if constexpr (N == 1) {
-    out[0] = reduce16(v[0]);
+    out[0] = hsum16_avx512(v[0]);
   } else {
     __m512 x[16];
     TPLM_UNROLL
